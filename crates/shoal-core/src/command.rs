@@ -1,0 +1,115 @@
+//! Typed commands and how they are applied.
+//!
+//! A request is parsed once, at the edge, into a [`Command`]: one variant per command
+//! family, each holding that family's own enum (`string::StringCommand`, ...). Applying a
+//! command to a [`Db`] with a [`Ctx`] is deterministic: the same commands with the same
+//! contexts give the same state and replies on every replica.
+
+use bytes::Bytes;
+use shoal_resp::Frame;
+
+use crate::db::Db;
+use crate::table::{CommandSpec, Lookup};
+use crate::{generic, hash, list, server, set, stream, string, zset};
+
+/// Everything nondeterministic a command may depend on, decided before it is applied
+/// (by the leader, in a replicated shard) and carried with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Ctx {
+    /// Wall-clock milliseconds since the Unix epoch: `XADD *` IDs, expiry, idle times.
+    pub now_ms: u64,
+    /// The client speaks RESP3 (a few replies change shape, not just type).
+    pub resp3: bool,
+    /// The command may block (false inside MULTI/EXEC: it answers as if timed out).
+    pub may_block: bool,
+    /// Seed for commands that choose at random (SPOP, SRANDMEMBER, HRANDFIELD, RANDOMKEY).
+    pub seed: u64,
+}
+
+/// The outcome of applying a command.
+#[derive(Debug)]
+pub enum Reply {
+    /// Send this reply.
+    Frame(Frame),
+    /// Nothing to serve yet: park the client until one of `keys` is signalled ready
+    /// (see [`crate::db::Effects::ready`]) or the deadline passes.
+    Block(Block),
+}
+
+impl From<Frame> for Reply {
+    fn from(f: Frame) -> Self {
+        Reply::Frame(f)
+    }
+}
+
+/// A blocked command, as the server parks it.
+#[derive(Debug)]
+pub struct Block {
+    /// Keys whose readiness should retry the command.
+    pub keys: Vec<Bytes>,
+    /// Absolute deadline in ms; None blocks forever.
+    pub deadline_ms: Option<u64>,
+    /// The command to apply when woken (with `$`-style arguments resolved).
+    pub retry: Command,
+    /// The reply when the deadline passes.
+    pub timeout_reply: Frame,
+}
+
+/// A parsed keyspace command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    String(string::StringCommand),
+    Generic(generic::GenericCommand),
+    List(list::ListCommand),
+    Hash(hash::HashCommand),
+    Set(set::SetCommand),
+    ZSet(zset::ZSetCommand),
+    Stream(stream::StreamCommand),
+}
+
+impl Command {
+    /// Applies the command to `db`.
+    pub fn apply(self, db: &mut Db, ctx: &Ctx) -> Reply {
+        match self {
+            Command::String(c) => c.apply(db, ctx),
+            Command::Generic(c) => c.apply(db, ctx),
+            Command::List(c) => c.apply(db, ctx),
+            Command::Hash(c) => c.apply(db, ctx),
+            Command::Set(c) => c.apply(db, ctx),
+            Command::ZSet(c) => c.apply(db, ctx),
+            Command::Stream(c) => c.apply(db, ctx),
+        }
+    }
+}
+
+/// Every family's command table. The server-executed commands come first.
+pub static FAMILIES: &[&[CommandSpec]] = &[
+    server::COMMANDS,
+    generic::COMMANDS,
+    string::COMMANDS,
+    list::COMMANDS,
+    hash::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
+    stream::COMMANDS,
+];
+
+/// What a request turned out to be.
+pub enum Parsed {
+    /// A keyspace command for the core, with its spec.
+    Keyspace(&'static CommandSpec, Command),
+    /// A command the server executes itself (connection, admin, cluster, pub/sub), with
+    /// its spec and display name (`client|setname`).
+    Server(&'static CommandSpec, String),
+}
+
+/// Looks up, checks arity and parses a request. Errors are the reply to send.
+pub fn parse(args: &[Bytes]) -> Result<Parsed, Frame> {
+    match crate::table::lookup(args) {
+        Lookup::Error(e) => Err(e),
+        Lookup::Found(spec, name) => match spec.parse {
+            Some(p) => Ok(Parsed::Keyspace(spec, p(args)?)),
+            None => Ok(Parsed::Server(spec, name)),
+        },
+    }
+}

@@ -1,0 +1,357 @@
+//! `Db`: the keyspace of one shard.
+//!
+//! Keys live in one hash map per hash slot. Per-slot maps make the operations a cluster
+//! needs cheap (count or list a slot's keys, hand a slot to another shard) and give SCAN
+//! a stable cursor: the slot number. Expiry deadlines are absolute milliseconds held in a
+//! side map (as Redis's `expires` dict) plus an index by deadline for active expiry.
+//!
+//! Determinism: `Db` never reads a clock. Every method that needs "now" takes it as an
+//! argument, and the caller takes it from the command's [`crate::Ctx`]. Readers (`get`)
+//! treat an expired key as absent but never delete it; writers (`get_mut`, `remove`,
+//! `get_or_insert_with`) delete it first, which is deterministic because the write's
+//! `now` travels with it.
+
+use std::collections::BTreeSet;
+
+use bytes::Bytes;
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+use shoal_slots::{SLOT_COUNT, key_slot};
+
+use crate::small::SmallBytes;
+use crate::value::Value;
+
+/// Fixed-seed hashing: replicas that apply the same writes build identical tables, so
+/// iteration order (KEYS, SCAN, SMEMBERS) is the same on every replica.
+pub type Hasher = FixedState;
+
+/// A hash map with the core's deterministic hasher.
+pub type Map<K, V> = HashMap<K, V, Hasher>;
+
+/// The hasher every map in the core uses.
+pub fn hasher() -> Hasher {
+    FixedState::with_seed(0x5d0a_1c0f_fee0_7e11)
+}
+
+/// A new empty map with the core's hasher.
+pub fn new_map<K, V>() -> Map<K, V> {
+    HashMap::with_hasher(hasher())
+}
+
+/// Keyspace-notification classes (Redis's `notify-keyspace-events` letters).
+pub mod class {
+    pub const GENERIC: u16 = 1 << 0; // g
+    pub const STRING: u16 = 1 << 1; // $
+    pub const LIST: u16 = 1 << 2; // l
+    pub const SET: u16 = 1 << 3; // s
+    pub const HASH: u16 = 1 << 4; // h
+    pub const ZSET: u16 = 1 << 5; // z
+    pub const EXPIRED: u16 = 1 << 6; // x
+    pub const EVICTED: u16 = 1 << 7; // e
+    pub const STREAM: u16 = 1 << 8; // t
+    pub const KEY_MISS: u16 = 1 << 9; // m
+    pub const NEW: u16 = 1 << 10; // n
+}
+
+/// A keyspace event produced by a write: published by the server on
+/// `__keyspace@0__:<key>` and `__keyevent@0__:<event>` when enabled.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KeyEvent {
+    pub class: u16,
+    pub event: &'static str,
+    pub key: Bytes,
+}
+
+/// What writes produced besides their replies; the server drains it after applying.
+#[derive(Clone, Default, Debug)]
+pub struct Effects {
+    /// Keys that received data that a blocked client may be waiting for (lists, sorted
+    /// sets, streams), in order, possibly repeated.
+    pub ready: Vec<Bytes>,
+    /// Keyspace events, if any class is enabled.
+    pub events: Vec<KeyEvent>,
+}
+
+/// The keyspace of one shard (Redis's single database 0).
+#[derive(Clone, Debug)]
+pub struct Db {
+    slots: Vec<Map<SmallBytes, Value>>,
+    expires: Map<SmallBytes, u64>,
+    by_deadline: BTreeSet<(u64, SmallBytes)>,
+    len: usize,
+    /// Enabled notification classes (0 = none: events are not even built).
+    pub notify_classes: u16,
+    effects: Effects,
+}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+impl PartialEq for Db {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.slots == other.slots && self.expires == other.expires
+    }
+}
+
+impl Db {
+    /// An empty keyspace.
+    pub fn new() -> Db {
+        Db {
+            slots: (0..SLOT_COUNT).map(|_| new_map()).collect(),
+            expires: new_map(),
+            by_deadline: BTreeSet::new(),
+            len: 0,
+            notify_classes: 0,
+            effects: Effects::default(),
+        }
+    }
+
+    /// Number of keys, expired-but-not-yet-deleted ones included (as DBSIZE).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Number of keys with a deadline.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    fn slot_of(key: &[u8]) -> usize {
+        usize::from(key_slot(key))
+    }
+
+    /// Whether `key`'s deadline has passed at `now` (Redis: expired when now > when).
+    fn is_expired(&self, key: &[u8], now: u64) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
+        matches!(self.expires.get(key), Some(&when) if now > when)
+    }
+
+    /// The value at `key`, or None if missing or expired. Never modifies the keyspace.
+    pub fn get(&self, key: &[u8], now: u64) -> Option<&Value> {
+        if self.is_expired(key, now) {
+            return None;
+        }
+        self.slots[Self::slot_of(key)].get(key)
+    }
+
+    /// Whether `key` exists (and has not expired) at `now`.
+    pub fn contains(&self, key: &[u8], now: u64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Deletes `key` if it has expired at `now`; writers call this before touching a key.
+    pub fn expire_if_needed(&mut self, key: &[u8], now: u64) -> bool {
+        if self.is_expired(key, now) {
+            self.delete(key);
+            self.notify(class::EXPIRED, "expired", key);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Mutable access to a live value (an expired one is deleted first).
+    pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
+        self.expire_if_needed(key, now);
+        self.slots[Self::slot_of(key)].get_mut(key)
+    }
+
+    /// The live value at `key`, inserting `make()` if there is none.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: &[u8],
+        now: u64,
+        make: impl FnOnce() -> Value,
+    ) -> &mut Value {
+        self.expire_if_needed(key, now);
+        let slot = &mut self.slots[Self::slot_of(key)];
+        let len = &mut self.len;
+        slot.entry_ref(key).or_insert_with(|| {
+            *len += 1;
+            make()
+        })
+    }
+
+    /// Stores `value` at `key`, replacing any old value and clearing its deadline (SET).
+    pub fn set(&mut self, key: &[u8], value: Value) {
+        self.remove_expire(key);
+        self.set_keep_ttl(key, value);
+    }
+
+    /// Stores `value` at `key`, keeping any deadline (SET KEEPTTL, in-place updates).
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
+        let slot = &mut self.slots[Self::slot_of(key)];
+        match slot.get_mut(key) {
+            Some(v) => *v = value,
+            None => {
+                slot.insert(SmallBytes::new(key), value);
+                self.len += 1;
+            }
+        }
+    }
+
+    /// Removes `key` and its deadline, returning the value if it was live at `now`.
+    pub fn remove(&mut self, key: &[u8], now: u64) -> Option<Value> {
+        if self.expire_if_needed(key, now) {
+            return None;
+        }
+        self.delete(key)
+    }
+
+    /// Removes `key` regardless of its deadline.
+    fn delete(&mut self, key: &[u8]) -> Option<Value> {
+        let v = self.slots[Self::slot_of(key)].remove(key)?;
+        self.len -= 1;
+        self.remove_expire(key);
+        Some(v)
+    }
+
+    /// The absolute deadline (ms) of a live key, if it has one.
+    pub fn expire_at(&self, key: &[u8]) -> Option<u64> {
+        self.expires.get(key).copied()
+    }
+
+    /// Sets the absolute deadline of an existing key. Returns false if the key is missing.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: u64) -> bool {
+        if !self.slots[Self::slot_of(key)].contains_key(key) {
+            return false;
+        }
+        let k = SmallBytes::new(key);
+        if let Some(old) = self.expires.insert(k.clone(), at_ms) {
+            self.by_deadline.remove(&(old, k.clone()));
+        }
+        self.by_deadline.insert((at_ms, k));
+        true
+    }
+
+    /// Clears a key's deadline. Returns whether it had one.
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        if self.expires.is_empty() {
+            return false;
+        }
+        match self.expires.remove_entry(key) {
+            Some((k, at)) => {
+                self.by_deadline.remove(&(at, k));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Deletes up to `limit` keys whose deadline passed before `now`, returning them.
+    /// The server runs this as a replicated write (Redis's active expire cycle).
+    pub fn purge_expired(&mut self, now: u64, limit: usize) -> Vec<Bytes> {
+        let mut gone = Vec::new();
+        while gone.len() < limit {
+            let Some((at, key)) = self.by_deadline.first().cloned() else {
+                break;
+            };
+            if at >= now {
+                break;
+            }
+            self.delete(&key);
+            self.notify(class::EXPIRED, "expired", &key);
+            gone.push(Bytes::copy_from_slice(&key));
+        }
+        gone
+    }
+
+    /// The earliest deadline of any key, if any key has one.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.by_deadline.first().map(|(at, _)| *at)
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        for s in &mut self.slots {
+            if !s.is_empty() {
+                *s = new_map();
+            }
+        }
+        self.expires = new_map();
+        self.by_deadline.clear();
+        self.len = 0;
+    }
+
+    /// Number of keys in `slot` (CLUSTER COUNTKEYSINSLOT).
+    pub fn slot_len(&self, slot: u16) -> usize {
+        self.slots.get(usize::from(slot)).map_or(0, |m| m.len())
+    }
+
+    /// The keys and values of one slot, in the map's (deterministic) order.
+    pub fn slot_entries(&self, slot: u16) -> impl Iterator<Item = (&SmallBytes, &Value)> {
+        self.slots.get(usize::from(slot)).into_iter().flatten()
+    }
+
+    /// Every key and value, slot by slot.
+    pub fn iter(&self) -> impl Iterator<Item = (&SmallBytes, &Value)> {
+        self.slots.iter().flatten()
+    }
+
+    /// One SCAN step: the live keys of whole slots, starting at slot `cursor`, until at
+    /// least `count` keys were visited. Returns the next cursor (0 when done). A key that
+    /// exists for the whole scan is returned exactly once because each slot is returned
+    /// whole in one step.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now: u64,
+        mut visit: impl FnMut(&SmallBytes, &Value),
+    ) -> u64 {
+        let mut slot = cursor as usize;
+        let mut seen = 0usize;
+        while slot < self.slots.len() {
+            for (k, v) in &self.slots[slot] {
+                seen += 1;
+                if !self.is_expired(k, now) {
+                    visit(k, v);
+                }
+            }
+            slot += 1;
+            if seen >= count {
+                break;
+            }
+        }
+        if slot >= self.slots.len() {
+            0
+        } else {
+            slot as u64
+        }
+    }
+
+    /// Records that `key` got data a blocked client may want.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        self.effects.ready.push(Bytes::copy_from_slice(key));
+    }
+
+    /// Records a keyspace event if its class is enabled.
+    pub fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        if self.notify_classes & class != 0 {
+            self.effects.events.push(KeyEvent {
+                class,
+                event,
+                key: Bytes::copy_from_slice(key),
+            });
+        }
+    }
+
+    /// Takes the effects recorded since the last call.
+    pub fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Whether any effect is pending (cheap check on the hot path).
+    pub fn has_effects(&self) -> bool {
+        !self.effects.ready.is_empty() || !self.effects.events.is_empty()
+    }
+}
