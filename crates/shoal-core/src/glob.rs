@@ -163,14 +163,15 @@ mod tests {
         assert!(!matches(b"h[^e]llo", b"hello"));
         assert!(matches(b"h[a-b]llo", b"hbllo"));
         assert!(matches(b"h[b-a]llo", b"hallo"));
-        assert!(matches(b"*", b""));
+        // stringmatchlen never matches an empty string against `*` (KEYS special-cases it).
+        assert!(!matches(b"*", b""));
         assert!(matches(b"", b""));
         assert!(!matches(b"", b"a"));
         assert!(matches(b"a*", b"a"));
         assert!(matches(b"\\*", b"*"));
         assert!(!matches(b"\\*", b"a"));
         assert!(matches(b"events:*", b"events:user"));
-        assert!(matches(b"a[", b"a["));
+        assert!(!matches(b"a[", b"a["));
         assert!(!matches(b"a[", b"ab"));
         assert!(matches(b"[abc", b"a"));
         assert!(matches(b"a\\", b"a\\"));
