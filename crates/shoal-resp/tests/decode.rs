@@ -96,6 +96,14 @@ fn error_texts() {
             b"GET \"a\"b\r\n",
             "Protocol error: unbalanced quotes in request",
         ),
+        (
+            b"GET 'a'b\r\n",
+            "Protocol error: unbalanced quotes in request",
+        ),
+        (
+            b"GET \"a\\\r\n",
+            "Protocol error: unbalanced quotes in request",
+        ),
     ];
     for (input, want) in cases {
         assert_eq!(
@@ -166,6 +174,11 @@ fn inline_quoting() {
         vec![one(&["SET", "k", "it's \\n"])]
     );
     assert_eq!(c(b"a\"b c\"\r\n"), vec![one(&["ab c"])]);
+    assert_eq!(c(b"ECHO a'b c'\r\n"), vec![one(&["ECHO", "ab c"])]);
+    // \x needs two hex digits; otherwise it is the generic escape of 'x'.
+    assert_eq!(c(b"ECHO \"a\\x4\"\r\n"), vec![one(&["ECHO", "ax4"])]);
+    // A closing quote followed by a \v (C isspace) is fine.
+    assert_eq!(c(b"ECHO \"a\"\x0b\r\n"), vec![one(&["ECHO", "a"])]);
     assert_eq!(c(b"  GET\t\tk  \r\n"), vec![one(&["GET", "k"])]);
     assert_eq!(c(b"GET \"\" x\r\n"), vec![one(&["GET", "", "x"])]);
     // \xZZ is not an escape: backslash-x then ZZ, with the backslash dropped.
