@@ -239,8 +239,23 @@ fn bytes_hint_reports_pending_bulk() {
             .unwrap()
             .is_none()
     );
-    assert_eq!(d.bytes_hint(), 100002);
-    assert_eq!(d.bytes_missing(&buf), 100000);
+    assert_eq!(d.bytes_hint(), 100000);
+    buf.extend_from_slice(&[b'x'; 99999]);
+    assert!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(d.bytes_hint(), 1);
+    buf.extend_from_slice(b"\n");
+    assert_eq!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(d.bytes_hint(), 0);
 }
 
 #[test]
@@ -274,7 +289,7 @@ fn large_command_in_pieces_is_linear() {
     let mut buf = BytesMut::new();
     let mut result = None;
     for chunk in wire.chunks(16 * 1024) {
-        buf.reserve(d.bytes_missing(&buf));
+        buf.reserve(d.bytes_hint());
         buf.extend_from_slice(chunk);
         if let Some(cmd) = d.decode(&mut buf, &Limits::default(), true).unwrap() {
             result = Some(cmd);
