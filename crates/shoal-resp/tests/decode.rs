@@ -116,6 +116,38 @@ fn error_texts() {
 }
 
 #[test]
+fn expected_dollar_with_odd_bytes() {
+    // Redis prints the byte with %c; CR/LF become spaces in error replies. A non-ASCII
+    // byte cannot travel in a String as-is and becomes its Latin-1 character.
+    assert_eq!(
+        error_of(b"*1\r\n\n\r\n", true),
+        "Protocol error: expected '$', got ' '"
+    );
+    assert_eq!(
+        error_of(b"*1\r\n\xe9\r\n", true),
+        "Protocol error: expected '$', got '\u{e9}'"
+    );
+}
+
+#[test]
+fn max_limits_are_configurable() {
+    let limits = Limits {
+        max_bulk_len: 10,
+        max_multibulk_len: 2,
+        max_inline_len: 8,
+    };
+    let err = |input: &[u8]| {
+        let mut d = RequestDecoder::new();
+        d.decode(&mut BytesMut::from(input), &limits, true)
+            .unwrap_err()
+            .0
+    };
+    assert_eq!(err(b"*3\r\n"), "Protocol error: invalid multibulk length");
+    assert_eq!(err(b"*1\r\n$11\r\n"), "Protocol error: invalid bulk length");
+    assert_eq!(err(b"PING PING"), "Protocol error: too big inline request");
+}
+
+#[test]
 fn big_count_strings() {
     // 64 KiB in the buffer without a CR is still waited for; one byte more is refused.
     let mut v = b"*".to_vec();
