@@ -329,3 +329,44 @@ fn large_command_in_pieces_is_linear() {
     }
     assert_eq!(result.unwrap()[2].len(), 8 << 20);
 }
+
+/// The full-size case: a 512 MiB bulk (proto-max-bulk-len) in 16 KiB reads. Ignored by
+/// default because it needs ~1 GiB of memory; run with `--release -- --ignored`.
+#[test]
+#[ignore]
+fn max_size_bulk_in_16k_pieces() {
+    let len = 512 << 20;
+    let mut d = RequestDecoder::new();
+    let mut buf = BytesMut::from(&format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n")[..]);
+    assert!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .is_none()
+    );
+    let piece = vec![b'v'; 16 * 1024];
+    let start = std::time::Instant::now();
+    let mut sent = 0;
+    let mut reallocations = 0;
+    while sent < len {
+        let cap = buf.capacity();
+        buf.reserve(d.bytes_hint());
+        reallocations += usize::from(buf.capacity() != cap);
+        let n = piece.len().min(len - sent);
+        buf.extend_from_slice(&piece[..n]);
+        sent += n;
+        assert!(
+            d.decode(&mut buf, &Limits::default(), true)
+                .unwrap()
+                .is_none()
+        );
+    }
+    buf.extend_from_slice(b"\r\n");
+    let cmd = d
+        .decode(&mut buf, &Limits::default(), true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(cmd[2].len(), len);
+    // bytes_hint lets the buffer grow once, not by doubling.
+    assert!(reallocations <= 2, "{reallocations} reallocations");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
+}
