@@ -392,7 +392,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         if session.close {
             break;
         }
-        let want = decoder.bytes_missing(&inbuf).clamp(16 * 1024, 1 << 20);
+        let want = decoder.bytes_hint().clamp(16 * 1024, 64 << 20);
         inbuf.reserve(want);
         tokio::select! {
             r = socket.read_buf(&mut inbuf) => match r {

@@ -80,7 +80,7 @@ pub fn command(_s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
                     .iter()
                     .map(|n| match table::get(n) {
                         Some(s) => info_entry(s, s.name),
-                        None => Frame::NullArray,
+                        None => Frame::Null,
                     })
                     .collect(),
             )
