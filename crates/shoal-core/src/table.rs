@@ -247,7 +247,12 @@ pub fn lookup(args: &[Bytes]) -> Lookup {
     };
     if !spec.subcommands.is_empty() {
         if args.len() < 2 {
-            return Lookup::Error(Frame::error(crate::error::wrong_arity(spec.name)));
+            // COMMAND alone is valid; CLIENT alone is an arity error.
+            return if spec.arity_ok(args.len()) {
+                Lookup::Found(spec, spec.name.to_string())
+            } else {
+                Lookup::Error(Frame::error(crate::error::wrong_arity(spec.name)))
+            };
         }
         let sub = &args[1];
         let Some(subspec) = spec

@@ -1,0 +1,267 @@
+//! Reply encoding, RESP3 or RESP2, byte-identical to Redis 7.0.
+//!
+//! Commands build one RESP3-shaped [`Frame`]; the connection's [`Protocol`] decides how it
+//! goes on the wire. RESP2 has no maps, sets, doubles, booleans, big numbers, verbatim
+//! strings or pushes, so they are downgraded the way Redis does it (`addReplyMapLen` emits
+//! `*2N`, `addReplyDouble` a bulk string, `addReplyBool` `:1`/`:0`, ...). A client written
+//! for Redis therefore sees exactly the shapes it expects.
+//!
+//! Everything is written straight into the output buffer: numbers are formatted on the
+//! stack, never through an intermediate `String`.
+
+use bytes::{BufMut, BytesMut};
+
+use crate::frame::{Frame, Protocol};
+
+/// Writes `frame` to `out` in the given protocol.
+pub fn encode(frame: &Frame, proto: Protocol, out: &mut BytesMut) {
+    let resp3 = proto == Protocol::Resp3;
+    match frame {
+        Frame::Simple(s) => line(out, b'+', s),
+        Frame::Error(s) => line(out, b'-', s),
+        Frame::Integer(n) => {
+            out.put_u8(b':');
+            put_int(out, *n);
+            crlf(out);
+        }
+        Frame::Bulk(b) => bulk(out, b),
+        Frame::Null => out.put_slice(if resp3 { b"_\r\n" } else { b"$-1\r\n" }),
+        Frame::NullArray => out.put_slice(if resp3 { b"_\r\n" } else { b"*-1\r\n" }),
+        Frame::Array(items) => {
+            header(out, b'*', items.len());
+            for f in items {
+                encode(f, proto, out);
+            }
+        }
+        Frame::Map(pairs) => {
+            if resp3 {
+                header(out, b'%', pairs.len());
+            } else {
+                header(out, b'*', pairs.len() * 2);
+            }
+            for (k, v) in pairs {
+                encode(k, proto, out);
+                encode(v, proto, out);
+            }
+        }
+        Frame::Set(items) | Frame::Push(items) => {
+            let tag = match (resp3, frame) {
+                (false, _) => b'*',
+                (true, Frame::Set(_)) => b'~',
+                (true, _) => b'>',
+            };
+            header(out, tag, items.len());
+            for f in items {
+                encode(f, proto, out);
+            }
+        }
+        Frame::Double(d) => {
+            let (buf, len) = double_digits(*d);
+            let text = &buf[..len];
+            if resp3 {
+                line(out, b',', text);
+            } else {
+                bulk(out, text);
+            }
+        }
+        Frame::Boolean(b) => out.put_slice(match (resp3, b) {
+            (true, true) => b"#t\r\n",
+            (true, false) => b"#f\r\n",
+            (false, true) => b":1\r\n",
+            (false, false) => b":0\r\n",
+        }),
+        Frame::BigNumber(n) => {
+            if resp3 {
+                line(out, b'(', n);
+            } else {
+                bulk(out, n);
+            }
+        }
+        Frame::Verbatim(format, text) => {
+            if resp3 {
+                header(out, b'=', text.len() + 4);
+                out.reserve(text.len() + 6);
+                out.put_slice(format);
+                out.put_u8(b':');
+                out.put_slice(text);
+                crlf(out);
+            } else {
+                bulk(out, text);
+            }
+        }
+    }
+}
+
+/// Writes a command as clients send it: a multibulk of bulk strings.
+pub fn encode_command(args: &[&[u8]], out: &mut BytesMut) {
+    header(out, b'*', args.len());
+    for a in args {
+        bulk(out, a);
+    }
+}
+
+/// Appends `f` formatted as Redis 7.0 formats doubles in replies (`%.17g`, with `inf`,
+/// `-inf` and `nan` spelled out). Commands that reply with a score as a bulk string (e.g.
+/// `ZINCRBY` in RESP2) use this to match Redis byte for byte.
+pub fn format_double(f: f64, out: &mut Vec<u8>) {
+    let (buf, len) = double_digits(f);
+    out.extend_from_slice(&buf[..len]);
+}
+
+/// Longest `%.17g` output: `-1.2345678901234567e-308` is 24 bytes.
+const DOUBLE_BUF: usize = 32;
+
+/// A fixed-capacity `fmt::Write` sink on the stack, so `core::fmt`'s exact (correctly
+/// rounded) float formatting can be used without allocating.
+struct StackBuf {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for StackBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let dst = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        dst.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// `printf("%.17g", f)` without libc. Redis 7.0 prints doubles this way (7.2 moved to the
+/// shortest round-trip form), so `0.1` is `0.10000000000000001`: 17 significant digits are
+/// what it takes for every double to read back exactly.
+///
+/// Rust's `{:.16e}` gives the 17 correctly rounded significant digits (ties to even, as
+/// glibc); this function then applies `%g`'s layout rules: fixed notation when the decimal
+/// exponent is in `-4..17`, scientific otherwise, trailing zeros removed, exponent with a
+/// sign and at least two digits.
+pub fn double_digits(f: f64) -> ([u8; DOUBLE_BUF], usize) {
+    let mut out = [0u8; DOUBLE_BUF];
+    let mut n = 0;
+    let mut push = |bytes: &[u8], n: &mut usize| {
+        for &b in bytes {
+            if let Some(slot) = out.get_mut(*n) {
+                *slot = b;
+                *n += 1;
+            }
+        }
+    };
+    if f.is_nan() {
+        push(b"nan", &mut n);
+        return (out, n);
+    }
+    if f.is_infinite() {
+        push(if f > 0.0 { b"inf" } else { b"-inf" }, &mut n);
+        return (out, n);
+    }
+    let mut sci = StackBuf {
+        buf: [0; 40],
+        len: 0,
+    };
+    // Cannot fail: the longest output (`-1.7976931348623157e308`) fits in 40 bytes.
+    let _ = std::fmt::write(&mut sci, format_args!("{:.16e}", f));
+    let s = &sci.buf[..sci.len];
+    let (neg, s) = match s.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, s),
+    };
+    // s is now `D.DDDDDDDDDDDDDDDDeX`.
+    let epos = s.iter().position(|&b| b == b'e').unwrap_or(s.len());
+    let mut digits = [0u8; 17];
+    let mut nd = 0;
+    for &b in &s[..epos] {
+        if b.is_ascii_digit() && nd < digits.len() {
+            digits[nd] = b;
+            nd += 1;
+        }
+    }
+    let exp: i32 = std::str::from_utf8(s.get(epos + 1..).unwrap_or(b"0"))
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    // Significant digits left after dropping trailing zeros (at least one).
+    let mut sig = nd;
+    while sig > 1 && digits[sig - 1] == b'0' {
+        sig -= 1;
+    }
+    if neg {
+        push(b"-", &mut n);
+    }
+    if (-4..17).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            push(&digits[..int_len.min(nd)], &mut n);
+            if sig > int_len {
+                push(b".", &mut n);
+                push(&digits[int_len..sig], &mut n);
+            }
+        } else {
+            push(b"0.", &mut n);
+            for _ in 0..(-exp - 1) {
+                push(b"0", &mut n);
+            }
+            push(&digits[..sig], &mut n);
+        }
+    } else {
+        push(&digits[..1], &mut n);
+        if sig > 1 {
+            push(b".", &mut n);
+            push(&digits[1..sig], &mut n);
+        }
+        push(if exp < 0 { b"e-" } else { b"e+" }, &mut n);
+        let e = exp.unsigned_abs();
+        if e < 10 {
+            push(b"0", &mut n);
+        }
+        let mut ib = itoa::Buffer::new();
+        push(ib.format(e).as_bytes(), &mut n);
+    }
+    (out, n)
+}
+
+#[inline]
+fn crlf(out: &mut BytesMut) {
+    out.put_slice(b"\r\n");
+}
+
+#[inline]
+fn put_int(out: &mut BytesMut, n: i64) {
+    let mut b = itoa::Buffer::new();
+    out.put_slice(b.format(n).as_bytes());
+}
+
+/// `<tag><len>\r\n`, the start of every aggregate and bulk.
+#[inline]
+fn header(out: &mut BytesMut, tag: u8, len: usize) {
+    let mut b = itoa::Buffer::new();
+    let digits = b.format(len).as_bytes();
+    out.reserve(digits.len() + 3);
+    out.put_u8(tag);
+    out.put_slice(digits);
+    crlf(out);
+}
+
+#[inline]
+fn bulk(out: &mut BytesMut, data: &[u8]) {
+    header(out, b'$', data.len());
+    out.reserve(data.len() + 2);
+    out.put_slice(data);
+    crlf(out);
+}
+
+/// A one-line reply (`+`, `-`, `,`, `(`). A CR or LF inside would end the line early and
+/// desynchronise the client, so they are replaced by spaces, as Redis does for errors.
+#[inline]
+fn line(out: &mut BytesMut, tag: u8, text: &[u8]) {
+    out.reserve(text.len() + 3);
+    out.put_u8(tag);
+    let start = out.len();
+    out.put_slice(text);
+    for b in &mut out[start..] {
+        if *b == b'\r' || *b == b'\n' {
+            *b = b' ';
+        }
+    }
+    crlf(out);
+}

@@ -1,0 +1,175 @@
+//! Property tests: what the encoder writes, the parsers read back unchanged.
+
+use bytes::{Bytes, BytesMut};
+use proptest::prelude::*;
+use shoal_resp::{Frame, Limits, Protocol, RequestDecoder, encode, encode_command, parse_reply};
+
+/// Text for one-line replies: anything but CR and LF, which the encoder would replace.
+fn line_text() -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(
+        any::<u8>().prop_filter("no CR/LF", |b| *b != b'\r' && *b != b'\n'),
+        0..20,
+    )
+    .prop_map(Bytes::from)
+}
+
+fn blob() -> impl Strategy<Value = Bytes> {
+    proptest::collection::vec(any::<u8>(), 0..40).prop_map(Bytes::from)
+}
+
+fn leaf() -> impl Strategy<Value = Frame> {
+    prop_oneof![
+        line_text().prop_map(Frame::Simple),
+        line_text().prop_map(Frame::Error),
+        any::<i64>().prop_map(Frame::Integer),
+        blob().prop_map(Frame::Bulk),
+        Just(Frame::Null),
+        Just(Frame::NullArray),
+        any::<f64>()
+            .prop_filter("NaN never equals itself", |d| !d.is_nan())
+            .prop_map(Frame::Double),
+        any::<bool>().prop_map(Frame::Boolean),
+        "-?[1-9][0-9]{0,40}".prop_map(|s| Frame::BigNumber(Bytes::from(s))),
+        (any::<[u8; 3]>(), blob()).prop_map(|(f, t)| Frame::Verbatim(f, t)),
+    ]
+}
+
+fn frame() -> impl Strategy<Value = Frame> {
+    leaf().prop_recursive(4, 64, 6, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Frame::Array),
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Frame::Set),
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Frame::Push),
+            proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Frame::Map),
+        ]
+    })
+}
+
+/// RESP3 has one null: both null kinds come back as `Null`.
+fn normalise(f: Frame) -> Frame {
+    match f {
+        Frame::NullArray => Frame::Null,
+        Frame::Array(v) => Frame::Array(v.into_iter().map(normalise).collect()),
+        Frame::Set(v) => Frame::Set(v.into_iter().map(normalise).collect()),
+        Frame::Push(v) => Frame::Push(v.into_iter().map(normalise).collect()),
+        Frame::Map(v) => Frame::Map(
+            v.into_iter()
+                .map(|(k, v)| (normalise(k), normalise(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// What a RESP2 client receives for a RESP3-shaped value.
+fn downgrade(f: Frame) -> Frame {
+    match f {
+        Frame::Array(v) | Frame::Set(v) | Frame::Push(v) => {
+            Frame::Array(v.into_iter().map(downgrade).collect())
+        }
+        Frame::Map(v) => Frame::Array(
+            v.into_iter()
+                .flat_map(|(k, v)| [downgrade(k), downgrade(v)])
+                .collect(),
+        ),
+        Frame::Double(d) => {
+            let mut s = Vec::new();
+            shoal_resp::format_double(d, &mut s);
+            Frame::Bulk(Bytes::from(s))
+        }
+        Frame::Boolean(b) => Frame::Integer(i64::from(b)),
+        Frame::BigNumber(n) => Frame::Bulk(n),
+        Frame::Verbatim(_, t) => Frame::Bulk(t),
+        other => other,
+    }
+}
+
+fn encoded(f: &Frame, p: Protocol) -> BytesMut {
+    let mut out = BytesMut::new();
+    encode(f, p, &mut out);
+    out
+}
+
+proptest! {
+    #[test]
+    fn resp3_round_trip(f in frame()) {
+        let mut buf = encoded(&f, Protocol::Resp3);
+        let back = parse_reply(&mut buf).unwrap();
+        prop_assert_eq!(back, Some(normalise(f)));
+        prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn resp2_round_trip(f in frame()) {
+        let mut buf = encoded(&f, Protocol::Resp2);
+        let back = parse_reply(&mut buf).unwrap();
+        prop_assert_eq!(back, Some(downgrade(f)));
+        prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn resp2_map_is_the_flat_array(pairs in proptest::collection::vec((frame(), frame()), 0..5)) {
+        let flat = Frame::Array(pairs.iter().flat_map(|(k, v)| [k.clone(), v.clone()]).collect());
+        prop_assert_eq!(encoded(&Frame::Map(pairs), Protocol::Resp2), encoded(&flat, Protocol::Resp2));
+    }
+
+    #[test]
+    fn reply_parser_tolerates_any_split(f in frame(), cut in any::<prop::sample::Index>()) {
+        let whole = encoded(&f, Protocol::Resp3);
+        let cut = cut.index(whole.len() + 1);
+        let mut buf = BytesMut::from(&whole[..cut]);
+        if cut < whole.len() {
+            prop_assert_eq!(parse_reply(&mut buf).unwrap(), None);
+            prop_assert_eq!(buf.len(), cut);
+        }
+        buf.extend_from_slice(&whole[cut..]);
+        prop_assert_eq!(parse_reply(&mut buf).unwrap(), Some(normalise(f)));
+    }
+
+    #[test]
+    fn commands_round_trip(
+        cmds in proptest::collection::vec(proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..30), 1..8), 1..5),
+        chunk in 1usize..64,
+    ) {
+        let mut wire = BytesMut::new();
+        for args in &cmds {
+            let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+            encode_command(&refs, &mut wire);
+        }
+        let mut d = RequestDecoder::new();
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for piece in wire.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            while let Some(cmd) = d.decode(&mut buf, &Limits::default(), true).unwrap() {
+                got.push(cmd.into_iter().map(|a| a.to_vec()).collect::<Vec<_>>());
+            }
+        }
+        prop_assert_eq!(got, cmds);
+        prop_assert!(buf.is_empty());
+    }
+
+    /// Whatever the bytes, the decoder returns a command, an error or "need more": it
+    /// never panics, and a command is never empty.
+    #[test]
+    fn decoder_survives_garbage(data in proptest::collection::vec(any::<u8>(), 0..200), chunk in 1usize..32, auth in any::<bool>()) {
+        let mut d = RequestDecoder::new();
+        let mut buf = BytesMut::new();
+        'outer: for piece in data.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            loop {
+                match d.decode(&mut buf, &Limits::default(), auth) {
+                    Ok(Some(cmd)) => prop_assert!(!cmd.is_empty()),
+                    Ok(None) => break,
+                    Err(_) => break 'outer,
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reply_parser_survives_garbage(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let mut buf = BytesMut::from(&data[..]);
+        while let Ok(Some(_)) = parse_reply(&mut buf) {}
+    }
+}
