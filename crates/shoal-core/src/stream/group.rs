@@ -53,7 +53,7 @@ pub enum XGroup {
 }
 
 fn x(g: XGroup) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Group(g)))
+    Ok(cmd(StreamCommand::Group(Box::new(g))))
 }
 
 fn subcommand_syntax(sub: &str) -> Frame {

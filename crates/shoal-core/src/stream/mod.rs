@@ -45,22 +45,22 @@ mod tests;
 pub use id::StreamId;
 pub use types::{Consumer, Group, Nack, Stream, Trim, TrimStrategy};
 
-/// A parsed stream command.
+/// A parsed stream command (boxed: keeps `Command`, which every reply may carry, small).
 #[derive(Clone, Debug, PartialEq)]
 pub enum StreamCommand {
-    Add(xadd::XAdd),
-    Trim(xtrim::XTrim),
+    Add(Box<xadd::XAdd>),
+    Trim(Box<xtrim::XTrim>),
     Len(Bytes),
-    Range(xrange::XRange),
-    Del(xdel::XDel),
-    SetId(xsetid::XSetId),
-    Read(xread::XRead),
-    Group(group::XGroup),
-    Ack(xack::XAck),
-    Pending(xpending::XPending),
-    Claim(xclaim::XClaim),
-    AutoClaim(xclaim::XAutoClaim),
-    Info(xinfo::XInfo),
+    Range(Box<xrange::XRange>),
+    Del(Box<xdel::XDel>),
+    SetId(Box<xsetid::XSetId>),
+    Read(Box<xread::XRead>),
+    Group(Box<group::XGroup>),
+    Ack(Box<xack::XAck>),
+    Pending(Box<xpending::XPending>),
+    Claim(Box<xclaim::XClaim>),
+    AutoClaim(Box<xclaim::XAutoClaim>),
+    Info(Box<xinfo::XInfo>),
 }
 
 impl StreamCommand {

@@ -19,11 +19,11 @@ pub struct XAck {
 }
 
 pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Ack(XAck {
+    Ok(cmd(StreamCommand::Ack(Box::new(XAck {
         key: a[1].clone(),
         group: a[2].clone(),
         ids: a[3..].iter().map(|x| parse_strict_id(x)).collect(),
-    })))
+    }))))
 }
 
 impl XAck {

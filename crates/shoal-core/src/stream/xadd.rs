@@ -115,12 +115,18 @@ pub(crate) fn parse_add_trim(a: &[Bytes], xadd: bool) -> ParseResult<AddTrimArgs
             "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
         ));
     }
+    if !xadd && strategy.is_none() {
+        return Err(Frame::static_error(
+            "ERR syntax error, XTRIM must be called with a trimming strategy",
+        ));
+    }
+    // Redis checks LIMIT without `~` even when there is no strategy (`LIMIT 0`).
+    if limit.is_some() && !approx {
+        return Err(Frame::static_error(
+            "ERR syntax error, LIMIT cannot be used without the special ~ option",
+        ));
+    }
     let Some(strategy) = strategy else {
-        if !xadd {
-            return Err(Frame::static_error(
-                "ERR syntax error, XTRIM must be called with a trimming strategy",
-            ));
-        }
         return Ok(AddTrimArgs {
             trim: None,
             nomkstream,
@@ -129,11 +135,6 @@ pub(crate) fn parse_add_trim(a: &[Bytes], xadd: bool) -> ParseResult<AddTrimArgs
         });
     };
     let limit = match limit {
-        Some(_) if !approx => {
-            return Err(Frame::static_error(
-                "ERR syntax error, LIMIT cannot be used without the special ~ option",
-            ));
-        }
         Some(l) => l as u64,
         None if approx => DEFAULT_APPROX_LIMIT,
         None => 0,
@@ -164,13 +165,13 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
             "ERR The ID specified in XADD must be greater than 0-0",
         ));
     }
-    Ok(cmd(StreamCommand::Add(XAdd {
+    Ok(cmd(StreamCommand::Add(Box::new(XAdd {
         key: a[1].clone(),
         nomkstream: p.nomkstream,
         trim: p.trim,
         id: p.id,
         pairs: a[field_pos..].to_vec(),
-    })))
+    }))))
 }
 
 /// Redis's `streamAppendItem` ID choice: the new ID, or the error reply.

@@ -109,12 +109,12 @@ fn parse_claim_args(a: &[Bytes]) -> Result<ClaimArgs, Frame> {
 }
 
 pub fn parse_claim(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Claim(XClaim {
+    Ok(cmd(StreamCommand::Claim(Box::new(XClaim {
         key: a[1].clone(),
         group: a[2].clone(),
         consumer: a[3].clone(),
         args: parse_claim_args(a),
-    })))
+    }))))
 }
 
 fn nogroup(key: &[u8], group: &[u8]) -> Frame {
@@ -244,7 +244,7 @@ pub fn parse_autoclaim(a: &[Bytes]) -> ParseResult<Command> {
         }
         j += 1;
     }
-    Ok(cmd(StreamCommand::AutoClaim(XAutoClaim {
+    Ok(cmd(StreamCommand::AutoClaim(Box::new(XAutoClaim {
         key: a[1].clone(),
         group: a[2].clone(),
         consumer: a[3].clone(),
@@ -252,7 +252,7 @@ pub fn parse_autoclaim(a: &[Bytes]) -> ParseResult<Command> {
         start,
         count,
         justid,
-    })))
+    }))))
 }
 
 impl XAutoClaim {

@@ -19,10 +19,10 @@ pub struct XDel {
 
 pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
     let ids = a[2..].iter().map(|x| parse_strict_id(x)).collect();
-    Ok(cmd(StreamCommand::Del(XDel {
+    Ok(cmd(StreamCommand::Del(Box::new(XDel {
         key: a[1].clone(),
         ids,
-    })))
+    }))))
 }
 
 impl XDel {

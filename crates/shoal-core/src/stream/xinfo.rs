@@ -31,40 +31,43 @@ pub enum XInfo {
 }
 
 pub fn parse_stream(a: &[Bytes]) -> ParseResult<Command> {
+    // Checked before the key, unlike COUNT's value.
+    if a.len() > 3 && (!is(&a[3], "full") || (a.len() > 4 && (a.len() != 6 || !is(&a[4], "count"))))
+    {
+        return Err(Frame::static_error(
+            "ERR unknown subcommand or wrong number of arguments for 'stream'. Try XINFO HELP.",
+        ));
+    }
     let full = if a.len() > 3 {
-        if !is(&a[3], "full") {
-            Err(Frame::static_error(error::SYNTAX))
-        } else if a.len() > 4 {
-            if a.len() != 6 || !is(&a[4], "count") {
-                Err(Frame::static_error(error::SYNTAX))
-            } else {
-                parse_i64(&a[5]).map(|c| Some(if c < 0 { 10 } else { c as u64 }))
-            }
+        if a.len() > 4 {
+            { parse_i64(&a[5]).map(|c| Some(if c < 0 { 10 } else { c as u64 })) }
         } else {
             Ok(Some(10))
         }
     } else {
         Ok(None)
     };
-    Ok(cmd(StreamCommand::Info(XInfo::Stream {
+    Ok(cmd(StreamCommand::Info(Box::new(XInfo::Stream {
         key: a[2].clone(),
         full,
-    })))
+    }))))
 }
 
 pub fn parse_groups(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Info(XInfo::Groups(a[2].clone()))))
+    Ok(cmd(StreamCommand::Info(Box::new(XInfo::Groups(
+        a[2].clone(),
+    )))))
 }
 
 pub fn parse_consumers(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Info(XInfo::Consumers {
+    Ok(cmd(StreamCommand::Info(Box::new(XInfo::Consumers {
         key: a[2].clone(),
         group: a[3].clone(),
-    })))
+    }))))
 }
 
 pub fn parse_help(_a: &[Bytes]) -> ParseResult<Command> {
-    Ok(cmd(StreamCommand::Info(XInfo::Help)))
+    Ok(cmd(StreamCommand::Info(Box::new(XInfo::Help))))
 }
 
 const HELP: &[&str] = &[

@@ -56,11 +56,11 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
             consumer: a.get(si + 3).cloned(),
         });
     }
-    Ok(cmd(StreamCommand::Pending(XPending {
+    Ok(cmd(StreamCommand::Pending(Box::new(XPending {
         key: a[1].clone(),
         group: a[2].clone(),
         range,
-    })))
+    }))))
 }
 
 impl XPending {

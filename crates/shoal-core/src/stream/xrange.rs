@@ -35,13 +35,13 @@ fn parse_range(a: &[Bytes], rev: bool) -> ParseResult<Command> {
             return Err(Frame::static_error(error::SYNTAX));
         }
     }
-    Ok(cmd(StreamCommand::Range(XRange {
+    Ok(cmd(StreamCommand::Range(Box::new(XRange {
         key: a[1].clone(),
         start,
         end,
         count,
         rev,
-    })))
+    }))))
 }
 
 pub fn parse_xrange(a: &[Bytes]) -> ParseResult<Command> {

@@ -145,14 +145,14 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> ParseResult<Command> {
             _ => parse_id_generic(x, 0, true, false).map_or(ReadId::Invalid, |p| ReadId::Id(p.id)),
         })
         .collect();
-    Ok(cmd(StreamCommand::Read(XRead {
+    Ok(cmd(StreamCommand::Read(Box::new(XRead {
         count,
         block,
         group,
         noack,
         keys,
         ids,
-    })))
+    }))))
 }
 
 pub fn parse_xread(a: &[Bytes]) -> ParseResult<Command> {
@@ -275,7 +275,7 @@ impl XRead {
                 Reply::Block(Block {
                     keys: retry.keys.clone(),
                     deadline_ms: if ms == 0 { None } else { Some(now + ms) },
-                    retry: cmd(StreamCommand::Read(retry)),
+                    retry: cmd(StreamCommand::Read(Box::new(retry))),
                     timeout_reply: Frame::NullArray,
                 })
             }

@@ -44,12 +44,12 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
         }
         i += 2;
     }
-    Ok(cmd(StreamCommand::SetId(XSetId {
+    Ok(cmd(StreamCommand::SetId(Box::new(XSetId {
         key: a[1].clone(),
         id,
         entries_added,
         max_deleted,
-    })))
+    }))))
 }
 
 impl XSetId {

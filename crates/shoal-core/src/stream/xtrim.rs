@@ -22,10 +22,10 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
     let Some(trim) = p.trim else {
         return Err(Frame::static_error(crate::error::SYNTAX));
     };
-    Ok(cmd(StreamCommand::Trim(XTrim {
+    Ok(cmd(StreamCommand::Trim(Box::new(XTrim {
         key: a[1].clone(),
         trim,
-    })))
+    }))))
 }
 
 impl XTrim {
