@@ -276,11 +276,11 @@ fn step(m: &mut Model, op: &Op, now: &mut u64) -> (Vec<String>, Option<Frame>) {
                     .take(limit)
                     .collect();
                 for id in ids {
-                    if entries.contains_key(&id) {
-                        if let Some(p) = grp.pel.get_mut(&id) {
-                            p.count += 1;
-                            p.time = *now;
-                        }
+                    if entries.contains_key(&id)
+                        && let Some(p) = grp.pel.get_mut(&id)
+                    {
+                        p.count += 1;
+                        p.time = *now;
                     }
                     out.push(id);
                 }

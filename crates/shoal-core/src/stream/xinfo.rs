@@ -40,7 +40,7 @@ pub fn parse_stream(a: &[Bytes]) -> ParseResult<Command> {
     }
     let full = if a.len() > 3 {
         if a.len() > 4 {
-            { parse_i64(&a[5]).map(|c| Some(if c < 0 { 10 } else { c as u64 })) }
+            parse_i64(&a[5]).map(|c| Some(if c < 0 { 10 } else { c as u64 }))
         } else {
             Ok(Some(10))
         }
