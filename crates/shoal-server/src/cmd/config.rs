@@ -119,7 +119,7 @@ pub fn config(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             Frame::Map(pairs)
         }
         "config|set" => {
-            if args.len() % 2 != 0 {
+            if !args.len().is_multiple_of(2) {
                 return Frame::error(shoal_core::error::wrong_arity("config|set"));
             }
             // Validate every name first so a bad one changes nothing.

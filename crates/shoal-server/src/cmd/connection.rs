@@ -350,7 +350,7 @@ fn client_kill(s: &mut Session, args: &[Bytes]) -> Frame {
         }
         return Frame::static_error("ERR No such client");
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Frame::static_error(shoal_core::error::SYNTAX);
     }
     let mut id = None;
