@@ -89,8 +89,8 @@ impl Session {
         guard: &mut Option<std::sync::MutexGuard<'a, Shard>>,
         shared: &'a Shared,
     ) -> Outcome {
-        let spec = match shoal_core::table::lookup(&args) {
-            shoal_core::table::Lookup::Found(spec, _) => spec,
+        let (spec, name) = match shoal_core::table::lookup(&args) {
+            shoal_core::table::Lookup::Found(spec, name) => (spec, name),
             shoal_core::table::Lookup::Error(e) => {
                 if let Some(m) = &mut self.multi {
                     m.aborted = true;
@@ -120,7 +120,7 @@ impl Session {
                 return Outcome::Reply(Frame::simple("QUEUED"));
             }
         }
-        match shoal_core::parse(&args) {
+        match shoal_core::command::parse_found(spec, name, &args) {
             Err(e) => Outcome::Reply(e),
             Ok(Parsed::Keyspace(_, command)) => {
                 let ctx = self.ctx(true);
@@ -211,7 +211,8 @@ impl Session {
 /// CROSSSLOT unless every key of the request hashes to one slot (Redis Cluster's rule;
 /// Shoal is always a cluster, even of one node).
 fn cross_slot(spec: &CommandSpec, args: &[Bytes]) -> Option<Frame> {
-    if spec.first_key == 0 && spec.keys.is_none() {
+    // Commands with at most one key (most of them) cannot cross slots.
+    if spec.keys.is_none() && (spec.first_key == 0 || spec.first_key == spec.last_key) {
         return None;
     }
     let positions = spec.key_positions(args);
