@@ -19,9 +19,10 @@ for tool in redis-server redis-benchmark redis-cli; do
   command -v $tool >/dev/null || { echo "missing $tool: apt-get install redis-server redis-tools" >&2; exit 1; }
 done
 
-echo "== building release shoal"
-cargo build --release -q -p shoal-server
+echo "== building release shoal and shoal-bench"
+cargo build --release -q -p shoal-server -p shoal-bench
 SHOAL_BIN=target/release/shoal
+BENCH_BIN=target/release/shoal-bench
 
 SHOAL_PID=""; REDIS_PID=""
 cleanup() {
@@ -74,6 +75,25 @@ for P in 1 16; do
   s=$(rps "$SHOAL_PORT" "$((N / 10))" "$P" XRANGE bench:stream - + COUNT 100)
   r=$(rps "$REDIS_PORT" "$((N / 10))" "$P" XRANGE bench:stream - + COUNT 100)
   row "XRANGE COUNT 100 -P $P" "$s" "$r"
+done
+
+# Our own tool: what redis-benchmark cannot express.
+field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
+echo
+ENTRIES=$(scale 200000)
+s=$("$BENCH_BIN" --port "$SHOAL_PORT" group --entries "$ENTRIES" --consumers 4 --count 100 | field entries_per_sec)
+r=$("$BENCH_BIN" --port "$REDIS_PORT" group --entries "$ENTRIES" --consumers 4 --count 100 | field entries_per_sec)
+row "group: 4x XREADGROUP 100 + XACK" "$s" "$r"
+MSGS=$(scale 200000)
+for SUBS in 1 10 100; do
+  n=$(( MSGS / SUBS )); [ "$n" -lt 2000 ] && n=2000
+  if so=$("$BENCH_BIN" --port "$SHOAL_PORT" fanout --subscribers "$SUBS" --messages "$n" 2>/dev/null); then
+    ro=$("$BENCH_BIN" --port "$REDIS_PORT" fanout --subscribers "$SUBS" --messages "$n")
+    row "fanout 1->$SUBS delivered/s" "$(echo "$so" | field delivered_per_sec)" "$(echo "$ro" | field delivered_per_sec)"
+    printf '%-34s %14s %14s\n' "fanout 1->$SUBS p50/p99 ms" "$(echo "$so" | field p50_ms)/$(echo "$so" | field p99_ms)" "$(echo "$ro" | field p50_ms)/$(echo "$ro" | field p99_ms)"
+  else
+    echo "fanout 1->$SUBS: shoal does not serve PUBLISH yet"
+  fi
 done
 
 # Memory: 1M string keys key:N -> 3-byte value, loaded with redis-cli --pipe.
