@@ -195,7 +195,13 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
         let slot = &mut self.slots[Self::slot_of(key)];
         match slot.get_mut(key) {
-            Some(v) => *v = value,
+            Some(v) => {
+                let was_stream = matches!(v, Value::Stream(_));
+                *v = value;
+                if was_stream {
+                    self.signal_ready(key);
+                }
+            }
             None => {
                 slot.insert(SmallBytes::new(key), value);
                 self.len += 1;
@@ -216,6 +222,11 @@ impl Db {
         let v = self.slots[Self::slot_of(key)].remove(key)?;
         self.len -= 1;
         self.remove_expire(key);
+        if matches!(v, Value::Stream(_)) {
+            // Clients blocked in XREADGROUP on it must be told (Redis's
+            // signalDeletedKeyAsReady).
+            self.signal_ready(key);
+        }
         Some(v)
     }
 
@@ -276,6 +287,16 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        if self.track_ready {
+            let streams: Vec<Bytes> = self
+                .iter()
+                .filter(|(_, v)| matches!(v, Value::Stream(_)))
+                .map(|(k, _)| Bytes::copy_from_slice(k))
+                .collect();
+            for k in streams {
+                self.signal_ready(&k);
+            }
+        }
         for s in &mut self.slots {
             if !s.is_empty() {
                 *s = new_map();

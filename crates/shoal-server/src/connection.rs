@@ -189,11 +189,17 @@ impl Session {
                 Ok(Parsed::Keyspace(_, command)) => {
                     let ctx = self.ctx(false);
                     let shard = guard.get_or_insert_with(|| lock(&shared.shard));
-                    match self.apply(shard, command, ctx) {
-                        Outcome::Reply(f) => f,
+                    // Blocked clients are served once EXEC is done, as Redis does
+                    // (handleClientsBlockedOnKeys runs after the whole EXEC): a reader
+                    // woken by a transaction sees all of its writes.
+                    shard.db.track_ready = !shard.blocked.is_empty();
+                    let reply = match command.apply(&mut shard.db, &ctx) {
+                        Reply::Frame(f) => f,
                         // Commands never block inside MULTI (may_block is false).
-                        Outcome::Blocked { timeout_reply, .. } => timeout_reply,
-                    }
+                        Reply::Block(b) => b.timeout_reply,
+                    };
+                    self.after_write(shard);
+                    reply
                 }
                 Ok(Parsed::Server(_, name)) => {
                     // Server commands take other locks (clients, shard for INFO): never
@@ -204,6 +210,12 @@ impl Session {
             };
             replies.push(reply);
         }
+        let ctx = self.ctx(true);
+        let shard: &mut Shard = guard.get_or_insert_with(|| lock(&shared.shard));
+        if !shard.blocked.is_empty() {
+            shard.blocked.serve(&mut shard.db, ctx.now_ms, ctx.seed);
+        }
+        shard.db.track_ready = !shard.blocked.is_empty();
         Frame::Array(replies)
     }
 }

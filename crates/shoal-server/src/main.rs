@@ -162,6 +162,13 @@ async fn active_expire(shared: Arc<Shared>) {
                     .stats
                     .expired_keys
                     .fetch_add(n as u64, Ordering::Relaxed);
+                // An expired stream ends the wait of clients blocked in XREADGROUP on it
+                // (-UNBLOCKED), at once, as Redis's expire cycle does.
+                let shard = &mut *shard;
+                if !shard.blocked.is_empty() {
+                    shard.blocked.serve(&mut shard.db, now, 0);
+                    shard.db.track_ready = !shard.blocked.is_empty();
+                }
                 if n < 200 {
                     break;
                 }

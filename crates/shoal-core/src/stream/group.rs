@@ -56,7 +56,9 @@ fn x(g: XGroup) -> ParseResult<Command> {
     Ok(cmd(StreamCommand::Group(Box::new(g))))
 }
 
-fn subcommand_syntax(sub: &str) -> Frame {
+/// Redis names the subcommand as the client spelled it (`c->argv[1]`).
+fn subcommand_syntax(a: &[Bytes]) -> Frame {
+    let sub = a.get(1).map(|s| c_str(s)).unwrap_or_default();
     Frame::error(format!(
         "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try XGROUP HELP."
     ))
@@ -84,11 +86,11 @@ pub fn parse_create(a: &[Bytes]) -> ParseResult<Command> {
             entries_read = entries_read_arg(&a[i + 1])?;
             i += 2;
         } else {
-            return Err(subcommand_syntax("create"));
+            return Err(subcommand_syntax(a));
         }
     }
     if a.len() > 8 {
-        return Err(subcommand_syntax("create"));
+        return Err(subcommand_syntax(a));
     }
     let id = if &a[4][..] == b"$" {
         GroupId::Last
@@ -108,11 +110,11 @@ pub fn parse_setid(a: &[Bytes]) -> ParseResult<Command> {
     let mut entries_read = INVALID_ENTRIES_READ;
     if a.len() == 7 {
         if !is(&a[5], "entriesread") {
-            return Err(subcommand_syntax("setid"));
+            return Err(subcommand_syntax(a));
         }
         entries_read = entries_read_arg(&a[6])?;
     } else if a.len() != 5 {
-        return Err(subcommand_syntax("setid"));
+        return Err(subcommand_syntax(a));
     }
     let id = if &a[4][..] == b"$" {
         GroupId::Last

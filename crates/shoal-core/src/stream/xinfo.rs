@@ -34,9 +34,11 @@ pub fn parse_stream(a: &[Bytes]) -> ParseResult<Command> {
     // Checked before the key, unlike COUNT's value.
     if a.len() > 3 && (!is(&a[3], "full") || (a.len() > 4 && (a.len() != 6 || !is(&a[4], "count"))))
     {
-        return Err(Frame::static_error(
-            "ERR unknown subcommand or wrong number of arguments for 'stream'. Try XINFO HELP.",
-        ));
+        // Redis names the subcommand as the client spelled it (`c->argv[1]`).
+        return Err(Frame::error(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+            super::c_str(&a[1])
+        )));
     }
     let full = if a.len() > 3 {
         if a.len() > 4 {

@@ -45,6 +45,10 @@ pub struct XRead {
     pub noack: bool,
     pub keys: Vec<Bytes>,
     pub ids: Vec<ReadId>,
+    /// Set on the retry of a blocked reader: a key that stopped being a stream, or a
+    /// group that went away, is reported as Redis reports it to blocked clients instead
+    /// of as a fresh command's error.
+    pub retry: bool,
 }
 
 /// Key positions: the first half of the arguments after STREAMS (`xreadGetKeys`).
@@ -152,6 +156,7 @@ fn parse_read(a: &[Bytes], xreadgroup: bool) -> ParseResult<Command> {
         noack,
         keys,
         ids,
+        retry: false,
     }))))
 }
 
@@ -174,11 +179,10 @@ fn nogroup(key: &[u8], group: &[u8]) -> Frame {
 impl XRead {
     pub fn apply(self, db: &mut Db, ctx: &Ctx) -> Reply {
         let now = ctx.now_ms;
-        if let Some(ms) = self.block
-            && ms > 0
-            && ms > (i64::MAX as u64).saturating_sub(now)
+        if self.retry
+            && let Some(reply) = self.check_retry(db, ctx)
         {
-            return Reply::Frame(Frame::static_error(error::TIMEOUT_OUT_OF_RANGE));
+            return reply;
         }
         // Check every stream first (types, groups, IDs): an error replies before any
         // state changes. `$` resolves here.
@@ -270,17 +274,73 @@ impl XRead {
                     },
                     ids: retry_ids,
                     keys: self.keys.clone(),
+                    retry: true,
                     ..self
                 };
                 Reply::Block(Block {
                     keys: retry.keys.clone(),
-                    deadline_ms: if ms == 0 { None } else { Some(now + ms) },
+                    // Redis 7.0.15 has no overflow check for XREAD's millisecond
+                    // timeout: `now + ms` wraps and the client waits forever.
+                    deadline_ms: if ms == 0 {
+                        None
+                    } else {
+                        now.checked_add(ms).filter(|&d| d <= i64::MAX as u64)
+                    },
                     retry: cmd(StreamCommand::Read(Box::new(retry))),
                     timeout_reply: Frame::NullArray,
                 })
             }
             _ => Reply::Frame(Frame::NullArray),
         }
+    }
+
+    /// A woken blocked reader whose keys changed under it, as Redis 7.0 treats it
+    /// (`handleClientsBlockedOnKeys`): an XREADGROUP whose key no longer holds a stream
+    /// (deleted, expired, overwritten, flushed) gets `-UNBLOCKED`, one whose group was
+    /// destroyed gets `-NOGROUP`; an XREAD whose key holds another type keeps waiting on
+    /// it (its other keys may still serve it). None: serve normally.
+    fn check_retry(&self, db: &mut Db, ctx: &Ctx) -> Option<Reply> {
+        let now = ctx.now_ms;
+        for key in &self.keys {
+            match (read_stream(db, key, now), &self.group) {
+                (Ok(Some(s)), Some((g, _))) if !s.groups.contains_key(g) => {
+                    return Some(Reply::Frame(Frame::static_error(
+                        "NOGROUP the consumer group this client was blocked on no longer exists",
+                    )));
+                }
+                (Ok(Some(_)), _) | (Ok(None), None) => {}
+                (Ok(None) | Err(_), Some(_)) => {
+                    return Some(Reply::Frame(Frame::static_error(
+                        "UNBLOCKED the stream key no longer exists",
+                    )));
+                }
+                (Err(_), None) => {
+                    // Serve from the keys that are still streams, if any can; otherwise
+                    // the server keeps the waiter as it is.
+                    let mut keep = self.clone();
+                    let (keys, ids) = self
+                        .keys
+                        .iter()
+                        .zip(&self.ids)
+                        .filter(|(k, _)| read_stream(db, k, now).is_ok())
+                        .map(|(k, i)| (k.clone(), *i))
+                        .unzip();
+                    keep.keys = keys;
+                    keep.ids = ids;
+                    keep.retry = false;
+                    if keep.keys.is_empty() {
+                        return Some(Reply::Block(Block {
+                            keys: Vec::new(),
+                            deadline_ms: None,
+                            retry: cmd(StreamCommand::Read(Box::new(self.clone()))),
+                            timeout_reply: Frame::NullArray,
+                        }));
+                    }
+                    return Some(keep.apply(db, ctx));
+                }
+            }
+        }
+        None
     }
 
     /// Serves one stream of an XREADGROUP, or None when there is nothing to serve now.
@@ -298,27 +358,32 @@ impl XRead {
             Some(Value::Stream(s)) => s,
             _ => return None,
         };
+        let servable = match rid {
+            ReadId::Id(_) => true,
+            _ => {
+                let g = s.groups.get(gname)?;
+                !s.is_empty() && s.last_live_id().is_some_and(|m| m > g.last_id)
+            }
+        };
+        if !servable {
+            // Redis 7.0 creates (and marks seen) the consumer only when it serves it
+            // synchronously: a reader that blocks or gets nil leaves no consumer behind.
+            return None;
+        }
         let mut g = s.groups.remove(gname)?;
         let created = g.ensure_consumer(cname, nowi);
         if let Some(c) = g.consumers.get_mut(cname) {
             c.seen_time = nowi;
         }
         let out = match rid {
-            ReadId::Id(id) => Some(serve_history(s, &mut g, cname, id, self.count, nowi)),
-            _ => {
-                let maxid = s.last_live_id();
-                if !s.is_empty() && maxid.is_some_and(|m| m > g.last_id) {
-                    Some(serve_new(s, &mut g, cname, self.count, self.noack, nowi))
-                } else {
-                    None
-                }
-            }
+            ReadId::Id(id) => serve_history(s, &mut g, cname, id, self.count, nowi),
+            _ => serve_new(s, &mut g, cname, self.count, self.noack, nowi),
         };
         s.groups.insert(gname.clone(), g);
         if created {
             db.notify(class::STREAM, "xgroup-createconsumer", key);
         }
-        out
+        Some(out)
     }
 }
 

@@ -230,6 +230,37 @@ impl Raw {
         self.read()
     }
 
+    /// Sets how long reads wait before giving up.
+    pub fn set_read_timeout(&mut self, d: Duration) {
+        let _ = self.stream.set_read_timeout(Some(d));
+    }
+
+    /// Reads one reply; None if none arrives within the read timeout (or the server
+    /// closed the connection).
+    pub fn try_read_timeout(&mut self) -> Option<Frame> {
+        loop {
+            match parse_reply(&mut self.buf) {
+                Ok(Some(f)) => return Some(f),
+                Ok(None) => {}
+                Err(e) => panic!("bad reply from server: {e}"),
+            }
+            let mut chunk = [0u8; 65536];
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return None;
+                }
+                Err(e) => panic!("read: {e}"),
+            }
+        }
+    }
+
     /// Whether the server has closed the connection (reads until EOF or timeout).
     pub fn is_closed(&mut self) -> bool {
         let _ = self
