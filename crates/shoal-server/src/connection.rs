@@ -46,6 +46,9 @@ pub struct Session {
     /// Close once the pending replies are written (QUIT, protocol error).
     pub close: bool,
     rng: u64,
+    /// The clock, read once per batch of pipelined requests (as Redis snapshots it per
+    /// command): a batch executes in microseconds, and one read per request was measurable.
+    now_ms: u64,
 }
 
 /// What executing one request asks of the connection loop.
@@ -75,7 +78,7 @@ impl Session {
 
     fn ctx(&mut self, may_block: bool) -> Ctx {
         Ctx {
-            now_ms: unix_ms(),
+            now_ms: self.now_ms,
             resp3: self.resp3(),
             may_block,
             seed: self.seed(),
@@ -272,6 +275,7 @@ fn run_batch(
 ) -> BatchEnd {
     let mut guard = None;
     let mut executed = 0u64;
+    session.now_ms = unix_ms();
     let end = loop {
         if session.close {
             break BatchEnd::NeedMore;
@@ -334,6 +338,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         readonly: false,
         close: false,
         rng: info.id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        now_ms: unix_ms(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = BytesMut::with_capacity(16 * 1024);
