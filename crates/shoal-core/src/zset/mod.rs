@@ -1,5 +1,7 @@
 //! Placeholder for the zset type (its commands land with the data-structures work).
 
+pub mod ostree;
+
 /// A zset value.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ZSet {}
