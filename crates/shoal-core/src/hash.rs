@@ -150,11 +150,11 @@ fn parse_hincrby(a: &[Bytes]) -> ParseResult<Command> {
 }
 
 fn parse_hincrbyfloat(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(h(HashCommand::IncrByFloat(
-        a[1].clone(),
-        a[2].clone(),
-        args::parse_f64(&a[3])?,
-    )))
+    let by = args::parse_f64(&a[3])?;
+    if !by.is_finite() {
+        return Err(Frame::static_error("ERR value is NaN or Infinity"));
+    }
+    Ok(h(HashCommand::IncrByFloat(a[1].clone(), a[2].clone(), by)))
 }
 
 fn parse_hstrlen(a: &[Bytes]) -> ParseResult<Command> {

@@ -149,17 +149,13 @@ pub(crate) fn parse_rand_count(a: &[Bytes], kw: &str) -> ParseResult<(Option<i64
     if a.len() < 3 {
         return Ok((None, false));
     }
-    let count = if kw.is_empty() {
-        parse_i64(&a[2])?
-    } else {
-        match parse_i64_strict(&a[2]) {
-            Some(n) if n != i64::MIN => n,
-            _ => {
-                return Err(Frame::static_error(
-                    "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-                ));
-            }
+    let count = match parse_i64(&a[2])? {
+        i64::MIN => {
+            return Err(Frame::static_error(
+                "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+            ));
         }
+        n => n,
     };
     let with = match a.len() {
         3 => false,
@@ -283,8 +279,7 @@ fn parse_sintercard(a: &[Bytes]) -> ParseResult<Command> {
         if is(&a[i], "LIMIT") && i + 1 < a.len() {
             limit = match parse_i64_strict(&a[i + 1]) {
                 Some(n) if n >= 0 => n as usize,
-                Some(_) => return Err(Frame::static_error("ERR LIMIT can't be negative")),
-                None => return Err(Frame::static_error(error::NOT_INTEGER)),
+                _ => return Err(Frame::static_error("ERR LIMIT can't be negative")),
             };
             i += 2;
         } else {

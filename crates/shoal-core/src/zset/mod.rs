@@ -14,6 +14,9 @@
 pub mod ostree;
 mod range;
 
+#[cfg(test)]
+mod ds_tests;
+
 use bytes::Bytes;
 use shoal_resp::Frame;
 
@@ -226,6 +229,23 @@ fn z(c: ZSetCommand) -> Command {
     Command::ZSet(c)
 }
 
+/// A score or increment as Redis's `getDoubleFromObject` reads it: like any float, but
+/// a finite spelling that overflows to ±inf or underflows to 0 (`1e400`, `1e-400`) is
+/// refused, as strtod's ERANGE makes Redis refuse it.
+fn parse_score(b: &[u8]) -> ParseResult<f64> {
+    let v = args::parse_f64(b)?;
+    let mantissa = b.split(|&c| c == b'e' || c == b'E').next().unwrap_or(b);
+    let spelled_inf = b
+        .iter()
+        .any(|c| c.is_ascii_alphabetic() && !matches!(c, b'e' | b'E'));
+    let overflow = v.is_infinite() && !spelled_inf;
+    let underflow = v == 0.0 && mantissa.iter().any(|c| (b'1'..=b'9').contains(c));
+    if overflow || underflow {
+        return Err(Frame::static_error(error::NOT_FLOAT));
+    }
+    Ok(v)
+}
+
 fn parse_zadd(a: &[Bytes]) -> ParseResult<Command> {
     let mut flags = AddFlags::default();
     let mut i = 2;
@@ -269,7 +289,7 @@ fn parse_zadd(a: &[Bytes]) -> ParseResult<Command> {
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for p in a[i..].chunks_exact(2) {
-        pairs.push((args::parse_f64(&p[0])?, p[1].clone()));
+        pairs.push((parse_score(&p[0])?, p[1].clone()));
     }
     Ok(z(ZSetCommand::Add {
         key: a[1].clone(),
@@ -281,7 +301,7 @@ fn parse_zadd(a: &[Bytes]) -> ParseResult<Command> {
 fn parse_zincrby(a: &[Bytes]) -> ParseResult<Command> {
     Ok(z(ZSetCommand::IncrBy(
         a[1].clone(),
-        args::parse_f64(&a[2])?,
+        parse_score(&a[2])?,
         a[3].clone(),
     )))
 }
@@ -857,12 +877,20 @@ impl ZSetCommand {
                 Err(e) => e,
                 Ok(None) => crate::generic::scan_reply(0, Vec::new()),
                 Ok(Some(zs)) => {
-                    let (next, entries) = crate::hash::scan_entries(&zs.scores, cursor, count);
+                    // Small sorted sets come back whole and in score order, as Redis's
+                    // listpack encoding answers; big ones by hash cursor.
+                    let (next, entries): (u64, Vec<(&[u8], f64)>) =
+                        if zs.len() <= crate::hash::SCAN_ALL_BELOW {
+                            (0, zs.iter().collect())
+                        } else {
+                            let (n, e) = zs.scores.scan(cursor, count);
+                            (n, e.into_iter().map(|(m, s)| (m, *s)).collect())
+                        };
                     let mut items = Vec::with_capacity(entries.len() * 2);
                     for (m, s) in entries {
                         if pattern.as_ref().is_none_or(|p| glob::matches(p, m)) {
                             items.push(Frame::bulk(m));
-                            items.push(score_bulk(*s));
+                            items.push(score_bulk(s));
                         }
                     }
                     crate::generic::scan_reply(next, items)
