@@ -100,16 +100,25 @@ pub enum Parsed {
     Keyspace(&'static CommandSpec, Command),
     /// A command the server executes itself (connection, admin, cluster, pub/sub), with
     /// its spec and display name (`client|setname`).
-    Server(&'static CommandSpec, String),
+    Server(&'static CommandSpec, std::borrow::Cow<'static, str>),
 }
 
 /// Looks up, checks arity and parses a request. Errors are the reply to send.
 pub fn parse(args: &[Bytes]) -> Result<Parsed, Frame> {
     match crate::table::lookup(args) {
         Lookup::Error(e) => Err(e),
-        Lookup::Found(spec, name) => match spec.parse {
-            Some(p) => Ok(Parsed::Keyspace(spec, p(args)?)),
-            None => Ok(Parsed::Server(spec, name)),
-        },
+        Lookup::Found(spec, name) => parse_found(spec, name, args),
+    }
+}
+
+/// Parses a request whose spec was already looked up (saves a second lookup).
+pub fn parse_found(
+    spec: &'static CommandSpec,
+    name: std::borrow::Cow<'static, str>,
+    args: &[Bytes],
+) -> Result<Parsed, Frame> {
+    match spec.parse {
+        Some(p) => Ok(Parsed::Keyspace(spec, p(args)?)),
+        None => Ok(Parsed::Server(spec, name)),
     }
 }

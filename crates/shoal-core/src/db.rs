@@ -81,6 +81,9 @@ pub struct Db {
     len: usize,
     /// Enabled notification classes (0 = none: events are not even built).
     pub notify_classes: u16,
+    /// Whether any client is blocked, so ready keys are worth recording. The server keeps
+    /// it current; it does not affect state or replies.
+    pub track_ready: bool,
     effects: Effects,
 }
 
@@ -105,6 +108,7 @@ impl Db {
             by_deadline: BTreeSet::new(),
             len: 0,
             notify_classes: 0,
+            track_ready: false,
             effects: Effects::default(),
         }
     }
@@ -331,7 +335,19 @@ impl Db {
 
     /// Records that `key` got data a blocked client may want.
     pub fn signal_ready(&mut self, key: &[u8]) {
-        self.effects.ready.push(Bytes::copy_from_slice(key));
+        if self.track_ready {
+            self.effects.ready.push(Bytes::copy_from_slice(key));
+        }
+    }
+
+    /// Takes the ready keys recorded since the last call.
+    pub fn take_ready(&mut self) -> Vec<Bytes> {
+        std::mem::take(&mut self.effects.ready)
+    }
+
+    /// Takes the keyspace events recorded since the last call.
+    pub fn take_events(&mut self) -> Vec<KeyEvent> {
+        std::mem::take(&mut self.effects.events)
     }
 
     /// Records a keyspace event if its class is enabled.

@@ -92,7 +92,7 @@ const COMMAND_SUBS: &[CommandSpec] = &[
     CommandSpec::new("list", -2, LOADING | STALE, NONE, &["slow", "connection"]),
     CommandSpec::new(
         "getkeys",
-        -3,
+        -4,
         LOADING | STALE,
         NONE,
         &["slow", "connection"],

@@ -41,6 +41,8 @@ pub enum StringCommand {
         exists: Option<bool>,
         get: bool,
         expiry: Expiry,
+        /// Command name for the expire-time error (`set`, `setex`, `psetex`).
+        name: &'static str,
     },
     IncrBy(Bytes, i64),
     IncrByFloat(Bytes, f64),
@@ -79,43 +81,47 @@ fn parse_time(arg: &[u8], unit_ms: u64, cmd: &str) -> ParseResult<u64> {
 fn parse_set(a: &[Bytes]) -> ParseResult<Command> {
     let mut exists = None;
     let mut get = false;
-    let mut expiry = Expiry::Clear;
+    let mut keepttl = false;
+    // Redis accepts repeated options; an expire kind only conflicts with another kind or
+    // KEEPTTL, and the last value given is the one used.
+    let mut expire: Option<(&'static str, &Bytes)> = None;
     let mut args = Args::new(a, 3);
-    // Redis rejects repeated or conflicting options with a syntax error.
-    let mut have_expire = false;
     while let Some(opt) = args.next() {
-        if is(opt, "NX") && exists.is_none() {
+        if is(opt, "NX") && exists != Some(true) {
             exists = Some(false);
-        } else if is(opt, "XX") && exists.is_none() {
+        } else if is(opt, "XX") && exists != Some(false) {
             exists = Some(true);
-        } else if is(opt, "GET") && !get {
+        } else if is(opt, "GET") {
             get = true;
-        } else if is(opt, "KEEPTTL") && !have_expire {
-            have_expire = true;
-            expiry = Expiry::Keep;
-        } else if !have_expire
-            && ["EX", "PX", "EXAT", "PXAT"].iter().any(|k| is(opt, k))
-            && args.peek().is_some()
+        } else if is(opt, "KEEPTTL") && expire.is_none() {
+            keepttl = true;
+        } else if let Some(kind) = ["EX", "PX", "EXAT", "PXAT"]
+            .into_iter()
+            .find(|k| is(opt, k))
+            .filter(|k| !keepttl && expire.is_none_or(|(e, _)| e == *k))
+            && let Some(v) = args.peek()
         {
-            have_expire = true;
-            let v = args.next_or_syntax()?;
-            let up = opt.to_ascii_uppercase();
-            expiry = match &up[..] {
-                b"EX" => Expiry::In(parse_time(v, 1000, "set")?),
-                b"PX" => Expiry::In(parse_time(v, 1, "set")?),
-                b"EXAT" => Expiry::At(parse_time(v, 1000, "set")?),
-                _ => Expiry::At(parse_time(v, 1, "set")?),
-            };
+            args.skip(1);
+            expire = Some((kind, v));
         } else {
             return Err(Frame::static_error(error::SYNTAX));
         }
     }
+    let expiry = match expire {
+        None if keepttl => Expiry::Keep,
+        None => Expiry::Clear,
+        Some(("EX", v)) => Expiry::In(parse_time(v, 1000, "set")?),
+        Some(("PX", v)) => Expiry::In(parse_time(v, 1, "set")?),
+        Some(("EXAT", v)) => Expiry::At(parse_time(v, 1000, "set")?),
+        Some((_, v)) => Expiry::At(parse_time(v, 1, "set")?),
+    };
     Ok(string_cmd(StringCommand::Set {
         key: a[1].clone(),
         value: a[2].clone(),
         exists,
         get,
         expiry,
+        name: "set",
     }))
 }
 
@@ -126,10 +132,11 @@ fn parse_setnx(a: &[Bytes]) -> ParseResult<Command> {
         exists: Some(false),
         get: false,
         expiry: Expiry::Clear,
+        name: "setnx",
     }))
 }
 
-fn parse_setex_generic(a: &[Bytes], unit: u64, name: &str) -> ParseResult<Command> {
+fn parse_setex_generic(a: &[Bytes], unit: u64, name: &'static str) -> ParseResult<Command> {
     let ms = parse_time(&a[2], unit, name)?;
     Ok(string_cmd(StringCommand::Set {
         key: a[1].clone(),
@@ -137,6 +144,7 @@ fn parse_setex_generic(a: &[Bytes], unit: u64, name: &str) -> ParseResult<Comman
         exists: None,
         get: false,
         expiry: Expiry::In(ms),
+        name,
     }))
 }
 
@@ -183,7 +191,7 @@ fn parse_mget(a: &[Bytes]) -> ParseResult<Command> {
 }
 
 fn pairs(a: &[Bytes], name: &str) -> ParseResult<Vec<(Bytes, Bytes)>> {
-    if a.len() % 2 == 0 {
+    if a.len().is_multiple_of(2) {
         return Err(Frame::error(error::wrong_arity(name)));
     }
     Ok(a[1..]
@@ -407,7 +415,18 @@ impl StringCommand {
                 exists,
                 get,
                 expiry,
-            } => return set(db, now, key, value, exists, get, expiry),
+                name,
+            } => {
+                let r = set(db, now, key, value, exists, get, expiry, name);
+                // SETNX answers 1/0 where SET NX answers OK/nil.
+                return match r {
+                    Reply::Frame(Frame::Simple(_)) if name == "setnx" => {
+                        Reply::Frame(Frame::Integer(1))
+                    }
+                    Reply::Frame(Frame::Null) if name == "setnx" => Reply::Frame(Frame::Integer(0)),
+                    r => r,
+                };
+            }
             StringCommand::IncrBy(key, by) => incr_by(db, now, &key, by),
             StringCommand::IncrByFloat(key, by) => incr_by_float(db, now, &key, by),
             StringCommand::MGet(keys) => Frame::Array(
@@ -502,7 +521,14 @@ fn set(
     exists: Option<bool>,
     get: bool,
     expiry: Expiry,
+    name: &str,
 ) -> Reply {
+    // A relative time that overflows once added to now is invalid (Redis's check).
+    if let Expiry::In(ms) = expiry
+        && (now as i64).checked_add(ms as i64).is_none()
+    {
+        return Reply::Frame(Frame::error(error::invalid_expire(name)));
+    }
     let old = match get_str(db, &key, now) {
         Ok(v) => v.map(|s| Frame::bulk(s)),
         // SET without GET overwrites any type; with GET the old value must be a string.

@@ -5,6 +5,7 @@
 //! function is a keyspace command executed by the core; one without is handled by the
 //! server (connection, admin and cluster commands).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -205,7 +206,7 @@ impl CommandSpec {
 pub enum Lookup {
     /// The spec to run (for a container, the subcommand's), with its display name
     /// (`get`, `xgroup|create`) for error messages.
-    Found(&'static CommandSpec, String),
+    Found(&'static CommandSpec, Cow<'static, str>),
     /// The error reply to send (unknown command/subcommand, wrong arity).
     Error(Frame),
 }
@@ -247,7 +248,12 @@ pub fn lookup(args: &[Bytes]) -> Lookup {
     };
     if !spec.subcommands.is_empty() {
         if args.len() < 2 {
-            return Lookup::Error(Frame::error(crate::error::wrong_arity(spec.name)));
+            // COMMAND alone is valid; CLIENT alone is an arity error.
+            return if spec.arity_ok(args.len()) {
+                Lookup::Found(spec, Cow::Borrowed(spec.name))
+            } else {
+                Lookup::Error(Frame::error(crate::error::wrong_arity(spec.name)))
+            };
         }
         let sub = &args[1];
         let Some(subspec) = spec
@@ -265,12 +271,12 @@ pub fn lookup(args: &[Bytes]) -> Lookup {
         if !subspec.arity_ok(args.len()) {
             return Lookup::Error(Frame::error(crate::error::wrong_arity(&full)));
         }
-        return Lookup::Found(subspec, full);
+        return Lookup::Found(subspec, Cow::Owned(full));
     }
     if !spec.arity_ok(args.len()) {
         return Lookup::Error(Frame::error(crate::error::wrong_arity(spec.name)));
     }
-    Lookup::Found(spec, spec.name.to_string())
+    Lookup::Found(spec, Cow::Borrowed(spec.name))
 }
 
 /// `ERR unknown command 'foo', with args beginning with: 'a' 'b' `, as Redis 7 words it.

@@ -108,6 +108,8 @@ pub struct RequestDecoder {
     /// How many bytes at the front of the buffer are known to hold no line terminator, so
     /// a long line arriving in pieces is searched once, not once per piece.
     scanned: usize,
+    /// Bytes still missing from the bulk being waited for, for [`Self::bytes_hint`].
+    missing: usize,
 }
 
 /// Parses a length the way Redis's `string2ll` does: no sign but `-`, no leading zeros,
@@ -168,6 +170,7 @@ impl RequestDecoder {
         limits: &Limits,
         authenticated: bool,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        self.missing = 0;
         loop {
             match self.state {
                 State::Start => {
@@ -196,22 +199,13 @@ impl RequestDecoder {
         }
     }
 
-    /// How many more bytes the command in progress needs, when that is known: the rest of
-    /// the bulk being read plus its `\r\n`. A caller reserves this much so a large bulk
-    /// lands in one allocation instead of a series of doublings. Zero when unknown.
+    /// How many more bytes the command in progress needs, when that is known: what is
+    /// still missing of the bulk being read (plus its `\r\n`), as of the last
+    /// [`decode`](Self::decode) call. A caller reserves this much before its next read, so
+    /// a 512 MB bulk lands in one allocation instead of a series of doublings and copies.
+    /// Zero when unknown (between commands, or while a length line is incomplete).
     pub fn bytes_hint(&self) -> usize {
-        match self.state {
-            State::Multibulk {
-                bulk_len: Some(len),
-                ..
-            } => len.saturating_add(2),
-            _ => 0,
-        }
-    }
-
-    /// Like [`bytes_hint`](Self::bytes_hint), minus what `buf` already holds.
-    pub fn bytes_missing(&self, buf: &BytesMut) -> usize {
-        self.bytes_hint().saturating_sub(buf.len())
+        self.missing
     }
 
     /// Finds the `\r` of the line at the front of `buf`, resuming where the last search
@@ -331,6 +325,7 @@ impl RequestDecoder {
             };
             // The payload and the two bytes after it (Redis skips them unchecked).
             if buf.len() < len + 2 {
+                self.missing = len + 2 - buf.len();
                 break Ok(None);
             }
             let mut arg = buf.split_to(len + 2);

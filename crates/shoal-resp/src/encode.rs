@@ -56,8 +56,8 @@ pub fn encode(frame: &Frame, proto: Protocol, out: &mut BytesMut) {
             }
         }
         Frame::Double(d) => {
-            let (buf, len) = double_digits(*d);
-            let text = &buf[..len];
+            let formatted = double_digits(*d);
+            let text = formatted.as_bytes();
             if resp3 {
                 line(out, b',', text);
             } else {
@@ -104,12 +104,23 @@ pub fn encode_command(args: &[&[u8]], out: &mut BytesMut) {
 /// `-inf` and `nan` spelled out). Commands that reply with a score as a bulk string (e.g.
 /// `ZINCRBY` in RESP2) use this to match Redis byte for byte.
 pub fn format_double(f: f64, out: &mut Vec<u8>) {
-    let (buf, len) = double_digits(f);
-    out.extend_from_slice(&buf[..len]);
+    out.extend_from_slice(double_digits(f).as_bytes());
 }
 
-/// Longest `%.17g` output: `-1.2345678901234567e-308` is 24 bytes.
-const DOUBLE_BUF: usize = 32;
+/// A double formatted on the stack by [`double_digits`]; no allocation.
+#[derive(Clone, Copy)]
+pub struct FormattedDouble {
+    // Longest `%.17g` output: `-1.2345678901234567e-308` is 24 bytes.
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl FormattedDouble {
+    /// The formatted text (ASCII).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len.min(self.buf.len())]
+    }
+}
 
 /// A fixed-capacity `fmt::Write` sink on the stack, so `core::fmt`'s exact (correctly
 /// rounded) float formatting can be used without allocating.
@@ -136,8 +147,8 @@ impl std::fmt::Write for StackBuf {
 /// glibc); this function then applies `%g`'s layout rules: fixed notation when the decimal
 /// exponent is in `-4..17`, scientific otherwise, trailing zeros removed, exponent with a
 /// sign and at least two digits.
-pub fn double_digits(f: f64) -> ([u8; DOUBLE_BUF], usize) {
-    let mut out = [0u8; DOUBLE_BUF];
+pub fn double_digits(f: f64) -> FormattedDouble {
+    let mut out = [0u8; 32];
     let mut n = 0;
     let mut push = |bytes: &[u8], n: &mut usize| {
         for &b in bytes {
@@ -149,11 +160,11 @@ pub fn double_digits(f: f64) -> ([u8; DOUBLE_BUF], usize) {
     };
     if f.is_nan() {
         push(b"nan", &mut n);
-        return (out, n);
+        return FormattedDouble { buf: out, len: n };
     }
     if f.is_infinite() {
         push(if f > 0.0 { b"inf" } else { b"-inf" }, &mut n);
-        return (out, n);
+        return FormattedDouble { buf: out, len: n };
     }
     let mut sci = StackBuf {
         buf: [0; 40],
@@ -217,7 +228,7 @@ pub fn double_digits(f: f64) -> ([u8; DOUBLE_BUF], usize) {
         let mut ib = itoa::Buffer::new();
         push(ib.format(e).as_bytes(), &mut n);
     }
-    (out, n)
+    FormattedDouble { buf: out, len: n }
 }
 
 #[inline]

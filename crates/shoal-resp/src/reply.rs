@@ -7,6 +7,11 @@
 //! nothing, so an incomplete reply costs no garbage, and nothing is consumed until a whole
 //! frame is there.
 //!
+//! The parser keeps no state between calls, so a reply that arrives in many pieces is
+//! re-measured from its start on each call: fine for the replies a client or test sees,
+//! and the price of a free function. The server's hot path, request decoding, is
+//! stateful and linear instead (see [`crate::decode`]).
+//!
 //! Attributes (`|N ...`) are metadata a server may put before a reply; they are skipped
 //! and the reply that follows is returned.
 

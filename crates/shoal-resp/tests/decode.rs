@@ -116,6 +116,38 @@ fn error_texts() {
 }
 
 #[test]
+fn expected_dollar_with_odd_bytes() {
+    // Redis prints the byte with %c; CR/LF become spaces in error replies. A non-ASCII
+    // byte cannot travel in a String as-is and becomes its Latin-1 character.
+    assert_eq!(
+        error_of(b"*1\r\n\n\r\n", true),
+        "Protocol error: expected '$', got ' '"
+    );
+    assert_eq!(
+        error_of(b"*1\r\n\xe9\r\n", true),
+        "Protocol error: expected '$', got '\u{e9}'"
+    );
+}
+
+#[test]
+fn max_limits_are_configurable() {
+    let limits = Limits {
+        max_bulk_len: 10,
+        max_multibulk_len: 2,
+        max_inline_len: 8,
+    };
+    let err = |input: &[u8]| {
+        let mut d = RequestDecoder::new();
+        d.decode(&mut BytesMut::from(input), &limits, true)
+            .unwrap_err()
+            .0
+    };
+    assert_eq!(err(b"*3\r\n"), "Protocol error: invalid multibulk length");
+    assert_eq!(err(b"*1\r\n$11\r\n"), "Protocol error: invalid bulk length");
+    assert_eq!(err(b"PING PING"), "Protocol error: too big inline request");
+}
+
+#[test]
 fn big_count_strings() {
     // 64 KiB in the buffer without a CR is still waited for; one byte more is refused.
     let mut v = b"*".to_vec();
@@ -239,8 +271,23 @@ fn bytes_hint_reports_pending_bulk() {
             .unwrap()
             .is_none()
     );
-    assert_eq!(d.bytes_hint(), 100002);
-    assert_eq!(d.bytes_missing(&buf), 100000);
+    assert_eq!(d.bytes_hint(), 100000);
+    buf.extend_from_slice(&[b'x'; 99999]);
+    assert!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(d.bytes_hint(), 1);
+    buf.extend_from_slice(b"\n");
+    assert_eq!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(d.bytes_hint(), 0);
 }
 
 #[test]
@@ -274,11 +321,51 @@ fn large_command_in_pieces_is_linear() {
     let mut buf = BytesMut::new();
     let mut result = None;
     for chunk in wire.chunks(16 * 1024) {
-        buf.reserve(d.bytes_missing(&buf));
+        buf.reserve(d.bytes_hint());
         buf.extend_from_slice(chunk);
         if let Some(cmd) = d.decode(&mut buf, &Limits::default(), true).unwrap() {
             result = Some(cmd);
         }
     }
     assert_eq!(result.unwrap()[2].len(), 8 << 20);
+}
+
+/// The full-size case: a 512 MiB bulk (proto-max-bulk-len) in 16 KiB reads (~1 GiB of
+/// memory; the machines we test on have plenty).
+#[test]
+fn max_size_bulk_in_16k_pieces() {
+    let len = 512 << 20;
+    let mut d = RequestDecoder::new();
+    let mut buf = BytesMut::from(&format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${len}\r\n")[..]);
+    assert!(
+        d.decode(&mut buf, &Limits::default(), true)
+            .unwrap()
+            .is_none()
+    );
+    let piece = vec![b'v'; 16 * 1024];
+    let start = std::time::Instant::now();
+    let mut sent = 0;
+    let mut reallocations = 0;
+    while sent < len {
+        let cap = buf.capacity();
+        buf.reserve(d.bytes_hint());
+        reallocations += usize::from(buf.capacity() != cap);
+        let n = piece.len().min(len - sent);
+        buf.extend_from_slice(&piece[..n]);
+        sent += n;
+        assert!(
+            d.decode(&mut buf, &Limits::default(), true)
+                .unwrap()
+                .is_none()
+        );
+    }
+    buf.extend_from_slice(b"\r\n");
+    let cmd = d
+        .decode(&mut buf, &Limits::default(), true)
+        .unwrap()
+        .unwrap();
+    assert_eq!(cmd[2].len(), len);
+    // bytes_hint lets the buffer grow once, not by doubling.
+    assert!(reallocations <= 2, "{reallocations} reallocations");
+    assert!(start.elapsed().as_secs() < 30, "{:?}", start.elapsed());
 }

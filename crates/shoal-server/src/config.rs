@@ -1,0 +1,199 @@
+//! Configuration: command-line flags (named after redis-server's settings where one
+//! exists) and an optional TOML file. Flags given on the command line win over the file.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// Shoal: a Redis-protocol message broker whose writes are replicated before they are
+/// acknowledged.
+#[derive(Parser, Debug, Clone, Default)]
+#[command(name = "shoal", version, about)]
+pub struct Cli {
+    /// TOML configuration file (keys named like the long flags, e.g. `port = 6379`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Client port (RESP).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Password required of clients (AUTH / HELLO AUTH), as Redis's requirepass.
+    #[arg(long)]
+    pub requirepass: Option<String>,
+    /// Directory for persistent data.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Address announced to clients in CLUSTER SLOTS / MOVED (default: the bind address).
+    #[arg(long)]
+    pub announce_ip: Option<String>,
+    /// Port announced to clients (default: the client port).
+    #[arg(long)]
+    pub announce_port: Option<u16>,
+    /// Maximum number of connected clients.
+    #[arg(long)]
+    pub maxclients: Option<usize>,
+    /// Largest bulk string a client may send (bytes).
+    #[arg(long)]
+    pub proto_max_bulk_len: Option<usize>,
+    /// Keyspace notification classes, as Redis's notify-keyspace-events (e.g. "KEA").
+    #[arg(long)]
+    pub notify_keyspace_events: Option<String>,
+    /// Log filter (tracing's EnvFilter syntax, e.g. "info" or "shoal_server=debug").
+    #[arg(long)]
+    pub log_level: Option<String>,
+}
+
+/// The file form: the same settings, all optional.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct FileConfig {
+    port: Option<u16>,
+    bind: Option<String>,
+    requirepass: Option<String>,
+    data_dir: Option<PathBuf>,
+    announce_ip: Option<String>,
+    announce_port: Option<u16>,
+    maxclients: Option<usize>,
+    proto_max_bulk_len: Option<usize>,
+    notify_keyspace_events: Option<String>,
+    log_level: Option<String>,
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub port: u16,
+    pub bind: String,
+    pub requirepass: Option<String>,
+    pub data_dir: PathBuf,
+    pub announce_ip: String,
+    pub announce_port: u16,
+    pub maxclients: usize,
+    pub proto_max_bulk_len: usize,
+    pub notify_keyspace_events: String,
+    pub log_level: String,
+    pub config_file: Option<PathBuf>,
+}
+
+impl Config {
+    /// Merges flags over the file over defaults.
+    pub fn load(cli: Cli) -> Result<Config, String> {
+        let file = match &cli.config {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|e| format!("bad config {}: {e}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let port = cli.port.or(file.port).unwrap_or(6379);
+        let bind = cli.bind.or(file.bind).unwrap_or_else(|| "127.0.0.1".into());
+        let announce_ip =
+            cli.announce_ip
+                .or(file.announce_ip)
+                .unwrap_or_else(|| match bind.as_str() {
+                    "0.0.0.0" | "::" => "127.0.0.1".into(),
+                    b => b.to_string(),
+                });
+        Ok(Config {
+            port,
+            announce_port: cli.announce_port.or(file.announce_port).unwrap_or(port),
+            bind,
+            announce_ip,
+            requirepass: cli
+                .requirepass
+                .or(file.requirepass)
+                .filter(|p| !p.is_empty()),
+            data_dir: cli
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("shoal-data")),
+            maxclients: cli.maxclients.or(file.maxclients).unwrap_or(10000),
+            proto_max_bulk_len: cli
+                .proto_max_bulk_len
+                .or(file.proto_max_bulk_len)
+                .unwrap_or(512 * 1024 * 1024),
+            notify_keyspace_events: cli
+                .notify_keyspace_events
+                .or(file.notify_keyspace_events)
+                .unwrap_or_default(),
+            log_level: cli
+                .log_level
+                .or(file.log_level)
+                .unwrap_or_else(|| "info".into()),
+            config_file: cli.config,
+        })
+    }
+}
+
+/// Parses Redis's notify-keyspace-events letters into core classes plus the K/E bits.
+/// Returns None for an unknown letter (Redis: "Invalid event class character").
+pub fn parse_notify_flags(s: &str) -> Option<(u16, bool, bool)> {
+    use shoal_core::db::class::*;
+    let (mut classes, mut k, mut e) = (0u16, false, false);
+    for c in s.chars() {
+        match c {
+            'A' => {
+                classes |= GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM
+            }
+            'g' => classes |= GENERIC,
+            '$' => classes |= STRING,
+            'l' => classes |= LIST,
+            's' => classes |= SET,
+            'h' => classes |= HASH,
+            'z' => classes |= ZSET,
+            'x' => classes |= EXPIRED,
+            'e' => classes |= EVICTED,
+            't' => classes |= STREAM,
+            'm' => classes |= KEY_MISS,
+            'n' => classes |= NEW,
+            'K' => k = true,
+            'E' => e = true,
+            _ => return None,
+        }
+    }
+    Some((classes, k, e))
+}
+
+/// Formats flags back the way CONFIG GET notify-keyspace-events shows them.
+pub fn format_notify_flags(classes: u16, k: bool, e: bool) -> String {
+    use shoal_core::db::class::*;
+    let mut s = String::new();
+    let all = GENERIC | STRING | LIST | SET | HASH | ZSET | EXPIRED | EVICTED | STREAM;
+    if classes & all == all {
+        s.push('A');
+    } else {
+        for (bit, c) in [
+            (GENERIC, 'g'),
+            (STRING, '$'),
+            (LIST, 'l'),
+            (SET, 's'),
+            (HASH, 'h'),
+            (ZSET, 'z'),
+            (EXPIRED, 'x'),
+            (EVICTED, 'e'),
+            (STREAM, 't'),
+        ] {
+            if classes & bit != 0 {
+                s.push(c);
+            }
+        }
+    }
+    if k {
+        s.push('K');
+    }
+    if e {
+        s.push('E');
+    }
+    if classes & KEY_MISS != 0 {
+        s.push('m');
+    }
+    if classes & NEW != 0 {
+        s.push('n');
+    }
+    s
+}

@@ -1,0 +1,463 @@
+//! One task per client connection: read, decode, execute, reply.
+//!
+//! Pipelining: every complete request in the read buffer is executed before anything is
+//! written, and all their replies go out in one write. Keyspace commands of one batch
+//! take the shard lock once. A blocked command (BLPOP, XREAD BLOCK, ...) parks the
+//! connection until it is served, times out, or the client disconnects.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use shoal_core::table::CommandSpec;
+use shoal_core::{Command, Ctx, Parsed, Reply};
+use shoal_resp::{Frame, Limits, Protocol, RequestDecoder, encode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+
+use crate::blocking::Waiter;
+use crate::cmd;
+use crate::state::{ClientInfo, Shard, Shared, lock, unix_ms};
+
+/// A command queued inside MULTI: checked for existence and arity when queued, parsed and
+/// executed at EXEC (so syntax errors show up in EXEC's results, as in Redis).
+pub struct Queued {
+    pub args: Vec<Bytes>,
+}
+
+/// MULTI state.
+#[derive(Default)]
+pub struct Multi {
+    pub queued: Vec<Queued>,
+    /// An error while queueing: EXEC must answer EXECABORT.
+    pub aborted: bool,
+}
+
+/// Per-connection protocol state, separate from the socket so commands can borrow it.
+pub struct Session {
+    pub shared: Arc<Shared>,
+    pub info: Arc<ClientInfo>,
+    pub proto: Protocol,
+    pub authed: bool,
+    pub multi: Option<Multi>,
+    pub readonly: bool,
+    /// Close once the pending replies are written (QUIT, protocol error).
+    pub close: bool,
+    rng: u64,
+}
+
+/// What executing one request asks of the connection loop.
+pub enum Outcome {
+    Reply(Frame),
+    /// Park until the receiver yields the reply or the deadline passes.
+    Blocked {
+        id: u64,
+        rx: oneshot::Receiver<Frame>,
+        deadline_ms: Option<u64>,
+        timeout_reply: Frame,
+    },
+}
+
+impl Session {
+    pub fn resp3(&self) -> bool {
+        self.proto == Protocol::Resp3
+    }
+
+    fn seed(&mut self) -> u64 {
+        // xorshift64*: cheap per-command seeds; the core only sees the number.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn ctx(&mut self, may_block: bool) -> Ctx {
+        Ctx {
+            now_ms: unix_ms(),
+            resp3: self.resp3(),
+            may_block,
+            seed: self.seed(),
+        }
+    }
+
+    /// Executes one request. `guard` holds the shard lock across a batch.
+    pub fn execute<'a>(
+        &mut self,
+        args: Vec<Bytes>,
+        guard: &mut Option<std::sync::MutexGuard<'a, Shard>>,
+        shared: &'a Shared,
+    ) -> Outcome {
+        let (spec, name) = match shoal_core::table::lookup(&args) {
+            shoal_core::table::Lookup::Found(spec, name) => (spec, name),
+            shoal_core::table::Lookup::Error(e) => {
+                if let Some(m) = &mut self.multi {
+                    m.aborted = true;
+                }
+                return Outcome::Reply(e);
+            }
+        };
+        if !self.authed && !spec.has(shoal_core::table::flags::NO_AUTH) {
+            if let Some(m) = &mut self.multi {
+                m.aborted = true;
+            }
+            return Outcome::Reply(Frame::static_error("NOAUTH Authentication required."));
+        }
+        if let Some(err) = cross_slot(spec, &args) {
+            if let Some(m) = &mut self.multi {
+                m.aborted = true;
+            }
+            return Outcome::Reply(err);
+        }
+        if let Some(m) = &mut self.multi {
+            let name = args[0].to_ascii_lowercase();
+            if !matches!(
+                &name[..],
+                b"exec" | b"discard" | b"multi" | b"quit" | b"reset"
+            ) {
+                m.queued.push(Queued { args });
+                return Outcome::Reply(Frame::simple("QUEUED"));
+            }
+        }
+        match shoal_core::command::parse_found(spec, name, &args) {
+            Err(e) => Outcome::Reply(e),
+            Ok(Parsed::Keyspace(_, command)) => {
+                let ctx = self.ctx(true);
+                let shard = guard.get_or_insert_with(|| lock(&shared.shard));
+                self.apply(shard, command, ctx)
+            }
+            Ok(Parsed::Server(_, name)) => {
+                *guard = None;
+                Outcome::Reply(cmd::execute(self, &name, &args))
+            }
+        }
+    }
+
+    /// Applies a keyspace command and serves any clients it unblocks.
+    fn apply(&mut self, shard: &mut Shard, command: Command, ctx: Ctx) -> Outcome {
+        let keys_ready_possible = !shard.blocked.is_empty();
+        shard.db.track_ready = keys_ready_possible;
+        match command.apply(&mut shard.db, &ctx) {
+            Reply::Frame(f) => {
+                if keys_ready_possible {
+                    shard.blocked.serve(&mut shard.db, ctx.now_ms, ctx.seed);
+                    shard.db.track_ready = !shard.blocked.is_empty();
+                }
+                self.after_write(shard);
+                Outcome::Reply(f)
+            }
+            Reply::Block(b) => {
+                let (tx, rx) = oneshot::channel();
+                let id = shard.blocked.add(Waiter {
+                    keys: b.keys,
+                    retry: b.retry,
+                    resp3: ctx.resp3,
+                    tx,
+                });
+                shard.db.track_ready = true;
+                Outcome::Blocked {
+                    id,
+                    rx,
+                    deadline_ms: b.deadline_ms,
+                    timeout_reply: b.timeout_reply,
+                }
+            }
+        }
+    }
+
+    fn after_write(&mut self, shard: &mut Shard) {
+        // Keyspace events go to Pub/Sub once it lands; until then they are not built.
+        if shard.db.notify_classes != 0 {
+            let _ = shard.db.take_events();
+        }
+    }
+
+    /// Runs a MULTI transaction's queued commands atomically.
+    pub fn exec(&mut self, multi: Multi) -> Frame {
+        if multi.aborted {
+            return Frame::static_error(
+                "EXECABORT Transaction discarded because of previous errors.",
+            );
+        }
+        let shared = self.shared.clone();
+        let mut replies = Vec::with_capacity(multi.queued.len());
+        let mut guard = Some(lock(&shared.shard));
+        for q in multi.queued {
+            let reply = match shoal_core::parse(&q.args) {
+                Err(e) => e,
+                Ok(Parsed::Keyspace(_, command)) => {
+                    let ctx = self.ctx(false);
+                    let shard = guard.get_or_insert_with(|| lock(&shared.shard));
+                    match self.apply(shard, command, ctx) {
+                        Outcome::Reply(f) => f,
+                        // Commands never block inside MULTI (may_block is false).
+                        Outcome::Blocked { timeout_reply, .. } => timeout_reply,
+                    }
+                }
+                Ok(Parsed::Server(_, name)) => {
+                    // Server commands take other locks (clients, shard for INFO): never
+                    // call them with the shard lock held.
+                    guard = None;
+                    cmd::execute(self, &name, &q.args)
+                }
+            };
+            replies.push(reply);
+        }
+        Frame::Array(replies)
+    }
+}
+
+/// CROSSSLOT unless every key of the request hashes to one slot (Redis Cluster's rule;
+/// Shoal is always a cluster, even of one node).
+fn cross_slot(spec: &CommandSpec, args: &[Bytes]) -> Option<Frame> {
+    // Commands with at most one key (most of them) cannot cross slots.
+    if spec.keys.is_none() && (spec.first_key == 0 || spec.first_key == spec.last_key) {
+        return None;
+    }
+    let positions = spec.key_positions(args);
+    let mut slot = None;
+    for p in positions {
+        let Some(k) = args.get(p) else { continue };
+        let s = shoal_slots::key_slot(k);
+        match slot {
+            None => slot = Some(s),
+            Some(x) if x != s => {
+                return Some(Frame::static_error(
+                    "CROSSSLOT Keys in request don't hash to the same slot",
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// How a batch of buffered requests ended.
+enum BatchEnd {
+    /// Everything complete was executed; read more.
+    NeedMore,
+    /// A command blocked; its reply comes later.
+    Blocked {
+        id: u64,
+        rx: oneshot::Receiver<Frame>,
+        deadline_ms: Option<u64>,
+        timeout_reply: Frame,
+    },
+    /// A framing error: reply it, then close.
+    ProtocolError(String),
+}
+
+/// Executes every complete request in `inbuf`, encoding replies into `out`. Synchronous so
+/// the shard lock, held across the batch, can never be held across an await.
+fn run_batch(
+    session: &mut Session,
+    decoder: &mut RequestDecoder,
+    inbuf: &mut BytesMut,
+    out: &mut BytesMut,
+    limits: &Limits,
+    shared: &Shared,
+) -> BatchEnd {
+    let mut guard = None;
+    let mut executed = 0u64;
+    let end = loop {
+        if session.close {
+            break BatchEnd::NeedMore;
+        }
+        let args = match decoder.decode(inbuf, limits, session.authed) {
+            Ok(Some(a)) => a,
+            Ok(None) => break BatchEnd::NeedMore,
+            Err(e) => break BatchEnd::ProtocolError(e.0),
+        };
+        executed += 1;
+        match session.execute(args, &mut guard, shared) {
+            Outcome::Reply(f) => {
+                if f.is_error() {
+                    shared
+                        .stats
+                        .total_error_replies
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                encode(&f, session.proto, out)
+            }
+            Outcome::Blocked {
+                id,
+                rx,
+                deadline_ms,
+                timeout_reply,
+            } => {
+                break BatchEnd::Blocked {
+                    id,
+                    rx,
+                    deadline_ms,
+                    timeout_reply,
+                };
+            }
+        }
+    };
+    drop(guard);
+    if executed > 0 {
+        shared
+            .stats
+            .total_commands
+            .fetch_add(executed, Ordering::Relaxed);
+        session
+            .info
+            .last_interaction_ms
+            .store(shared.uptime_ms(), Ordering::Relaxed);
+    }
+    end
+}
+
+/// Serves one client until it disconnects, quits, or is killed.
+pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientInfo>) {
+    let _ = socket.set_nodelay(true);
+    let authed = shared.runtime().requirepass.is_none();
+    let mut session = Session {
+        shared: shared.clone(),
+        info: info.clone(),
+        proto: Protocol::Resp2,
+        authed,
+        multi: None,
+        readonly: false,
+        close: false,
+        rng: info.id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+    };
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut decoder = RequestDecoder::new();
+    let limits = Limits {
+        max_bulk_len: shared.config.proto_max_bulk_len,
+        ..Limits::default()
+    };
+    loop {
+        let end = run_batch(
+            &mut session,
+            &mut decoder,
+            &mut inbuf,
+            &mut out,
+            &limits,
+            &shared,
+        );
+        match end {
+            BatchEnd::NeedMore => {}
+            BatchEnd::ProtocolError(e) => {
+                encode(&Frame::error(format!("ERR {e}")), session.proto, &mut out);
+                let _ = socket.write_all(&out).await;
+                break;
+            }
+            BatchEnd::Blocked {
+                id,
+                rx,
+                deadline_ms,
+                timeout_reply,
+            } => {
+                if !out.is_empty() {
+                    if socket.write_all(&out).await.is_err() {
+                        cancel_wait(&shared, id);
+                        break;
+                    }
+                    out.clear();
+                }
+                let reply = wait_blocked(
+                    &shared,
+                    &mut socket,
+                    &mut inbuf,
+                    id,
+                    rx,
+                    deadline_ms,
+                    timeout_reply,
+                )
+                .await;
+                match reply {
+                    Some(f) => encode(&f, session.proto, &mut out),
+                    None => break,
+                }
+                // More requests may already be buffered: run them before reading.
+                continue;
+            }
+        }
+        if !out.is_empty() {
+            shared
+                .stats
+                .net_output_bytes
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            if socket.write_all(&out).await.is_err() {
+                break;
+            }
+            out.clear();
+            if out.capacity() > 1 << 20 {
+                out = BytesMut::with_capacity(16 * 1024);
+            }
+        }
+        if session.close {
+            break;
+        }
+        let want = decoder.bytes_hint().clamp(16 * 1024, 64 << 20);
+        inbuf.reserve(want);
+        tokio::select! {
+            r = socket.read_buf(&mut inbuf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            },
+            _ = info.kill.notified() => break,
+        }
+    }
+    let _ = socket.shutdown().await;
+}
+
+fn cancel_wait(shared: &Shared, id: u64) {
+    let mut shard = lock(&shared.shard);
+    shard.blocked.remove(id);
+    shard.db.track_ready = !shard.blocked.is_empty();
+}
+
+/// Waits for a blocked command's reply. Keeps reading (and buffering) what the client
+/// sends meanwhile so a disconnect is noticed. Returns None if the client went away.
+async fn wait_blocked(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    inbuf: &mut BytesMut,
+    id: u64,
+    mut rx: oneshot::Receiver<Frame>,
+    deadline_ms: Option<u64>,
+    timeout_reply: Frame,
+) -> Option<Frame> {
+    shared.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
+    let sleep = async {
+        match deadline_ms {
+            Some(d) => tokio::time::sleep(Duration::from_millis(d.saturating_sub(unix_ms()))).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(sleep);
+    let result = loop {
+        tokio::select! {
+            r = &mut rx => break r.ok(),
+            _ = &mut sleep => {
+                // Timed out, unless a writer served us in the meantime.
+                let removed = {
+                    let mut shard = lock(&shared.shard);
+                    let removed = shard.blocked.remove(id);
+                    shard.db.track_ready = !shard.blocked.is_empty();
+                    removed
+                };
+                if removed {
+                    break Some(timeout_reply);
+                }
+                break rx.await.ok();
+            }
+            r = socket.read_buf(inbuf) => match r {
+                Ok(0) | Err(_) => {
+                    cancel_wait(shared, id);
+                    break None;
+                }
+                Ok(_) => {}
+            },
+        }
+    };
+    shared.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);
+    result
+}

@@ -1,0 +1,156 @@
+//! State shared by every connection of a node.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use shoal_core::Db;
+use tokio::sync::Notify;
+
+use crate::blocking::Blocked;
+use crate::config::Config;
+
+/// One shard's keyspace and the clients blocked on its keys. They share one lock so that
+/// a write and the serving of the clients it unblocks are atomic, as in Redis.
+pub struct Shard {
+    pub db: Db,
+    pub blocked: Blocked,
+}
+
+/// Settings CONFIG SET may change at run time.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    pub requirepass: Option<String>,
+    pub maxclients: usize,
+    pub notify_keyspace: bool,
+    pub notify_keyevent: bool,
+}
+
+/// Counters reported by INFO.
+#[derive(Default)]
+pub struct Stats {
+    pub total_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub blocked_clients: AtomicUsize,
+    pub total_error_replies: AtomicU64,
+}
+
+/// What other tasks may know about, and do to, a connection.
+pub struct ClientInfo {
+    pub id: u64,
+    pub addr: SocketAddr,
+    pub laddr: SocketAddr,
+    pub created: Instant,
+    pub name: Mutex<Option<String>>,
+    pub lib_name: Mutex<Option<String>>,
+    pub lib_ver: Mutex<Option<String>>,
+    /// Milliseconds since the node started, at the last command.
+    pub last_interaction_ms: AtomicU64,
+    /// Last command's name (`client|list`).
+    pub last_cmd: Mutex<String>,
+    pub resp: AtomicU8,
+    /// Set when the client is in MULTI (for CLIENT LIST's flags).
+    pub in_multi: AtomicU8,
+    /// Wakes the connection task to close it (CLIENT KILL).
+    pub kill: Notify,
+    pub killed: AtomicU8,
+}
+
+impl ClientInfo {
+    pub fn name(&self) -> String {
+        lock(&self.name).clone().unwrap_or_default()
+    }
+}
+
+/// Node-wide state.
+pub struct Shared {
+    pub config: Config,
+    pub runtime: RwLock<Runtime>,
+    pub shard: Mutex<Shard>,
+    pub clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
+    pub next_client_id: AtomicU64,
+    pub stats: Stats,
+    /// 40 hex characters, as Redis Cluster node IDs.
+    pub node_id: String,
+    pub started: Instant,
+    pub run_id: String,
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (a panic in one
+/// connection must not take the node down).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// 40 random-looking hex characters from the std hasher's per-process random keys.
+pub fn random_hex40() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut s = String::with_capacity(40);
+    let state = std::collections::hash_map::RandomState::new();
+    let mut i = 0u64;
+    while s.len() < 40 {
+        let mut h = state.build_hasher();
+        h.write_u64(i);
+        h.write_u128(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        h.write_u32(std::process::id());
+        s.push_str(&format!("{:016x}", h.finish()));
+        i += 1;
+    }
+    s.truncate(40);
+    s
+}
+
+impl Shared {
+    pub fn new(config: Config, db: Db) -> Shared {
+        let runtime = Runtime {
+            requirepass: config.requirepass.clone(),
+            maxclients: config.maxclients,
+            notify_keyspace: false,
+            notify_keyevent: false,
+        };
+        Shared {
+            runtime: RwLock::new(runtime),
+            shard: Mutex::new(Shard {
+                db,
+                blocked: Blocked::default(),
+            }),
+            clients: Mutex::new(HashMap::new()),
+            next_client_id: AtomicU64::new(1),
+            stats: Stats::default(),
+            node_id: random_hex40(),
+            run_id: random_hex40(),
+            started: Instant::now(),
+            config,
+        }
+    }
+
+    pub fn runtime(&self) -> Runtime {
+        self.runtime
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn uptime_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+}
