@@ -258,13 +258,13 @@ pub(crate) fn parse_numkeys(a: &[Bytes], at: usize) -> ParseResult<Vec<Bytes>> {
 
 /// Key positions of `numkeys key...` starting with numkeys at index `at`.
 pub(crate) fn numkeys_positions(a: &[Bytes], at: usize) -> Vec<usize> {
-    let n = a
-        .get(at)
-        .and_then(|b| parse_i64_strict(b))
-        .filter(|&n| n > 0)
-        .map_or(0, |n| n as usize);
-    let end = (at + 1).saturating_add(n).min(a.len());
-    (at + 1..end).collect()
+    // Redis's genericGetKeys: no keys at all when the count is not positive or exceeds
+    // the arguments (the command will answer an error anyway).
+    let avail = a.len().saturating_sub(at + 1);
+    match a.get(at).and_then(|b| parse_i64_strict(b)) {
+        Some(n) if n > 0 && (n as u64) <= avail as u64 => (at + 1..at + 1 + n as usize).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn sintercard_keys(a: &[Bytes]) -> Vec<usize> {

@@ -337,7 +337,9 @@ fn blocking_pops_serve_block_or_time_out() {
     assert_eq!(run(&mut db, "BLPOP q -1"), err("ERR timeout is negative"));
     // C's out-of-range cast makes a huge timeout negative too.
     assert_eq!(run(&mut db, "BLPOP q inf"), err("ERR timeout is negative"));
-    // Pushes signal readiness for the server to retry blocked clients.
+    // Pushes signal readiness for the server to retry blocked clients (recorded while
+    // the server says some client is blocked).
+    db.track_ready = true;
     db.take_effects();
     run(&mut db, "LPUSH q x");
     assert_eq!(db.take_effects().ready, vec![Bytes::from("q")]);
@@ -542,6 +544,7 @@ fn zpop_shapes() {
         run_with(&mut db, "BZMPOP 1 1 z MIN", &ctx(false, 0)),
         Reply::Block(bl) if bl.timeout_reply == Frame::NullArray && bl.deadline_ms == Some(2_000)
     ));
+    db.track_ready = true;
     db.take_effects();
     run(&mut db, "ZADD z 1 a");
     assert_eq!(db.take_effects().ready, vec![Bytes::from("z")]);
