@@ -156,6 +156,32 @@ pub fn parse_f64(b: &[u8]) -> ParseResult<f64> {
     parse_f64_strict(b).ok_or_else(|| Frame::static_error(error::NOT_FLOAT))
 }
 
+/// A blocking command's timeout in seconds (float), as Redis's `getTimeoutFromObjectOrReply`
+/// reads it, in milliseconds rounded up (0 = block forever). Redis casts the product to a
+/// C `long long`, which turns anything out of its range into a negative number: hence
+/// `ERR timeout is negative` for `inf` or `1e17`.
+pub fn parse_timeout(b: &[u8]) -> ParseResult<u64> {
+    let secs = parse_f64_strict(b).ok_or_else(|| Frame::static_error(error::TIMEOUT_NOT_FLOAT))?;
+    let ms = (secs * 1000.0).ceil();
+    if !(0.0..9.223_372_036_854_776e18).contains(&ms) && ms != 0.0 {
+        return Err(Frame::static_error(error::TIMEOUT_NEGATIVE));
+    }
+    // -0.0 (from e.g. "-0.0001") is zero: block forever, as Redis does.
+    Ok(ms as u64)
+}
+
+/// The absolute deadline of a blocking command's timeout at `now` (None: forever), or
+/// `ERR timeout is out of range` when it would overflow.
+pub fn timeout_deadline(timeout_ms: u64, now: u64) -> Result<Option<u64>, Frame> {
+    if timeout_ms == 0 {
+        return Ok(None);
+    }
+    match timeout_ms.checked_add(now) {
+        Some(at) if at <= i64::MAX as u64 => Ok(Some(at)),
+        _ => Err(Frame::static_error(error::TIMEOUT_OUT_OF_RANGE)),
+    }
+}
+
 /// Formats an integer into a bulk reply without going through `String`.
 pub fn int_bulk(v: i64) -> Frame {
     let mut buf = itoa::Buffer::new();

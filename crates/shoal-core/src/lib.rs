@@ -18,6 +18,7 @@ pub mod generic;
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod rand;
 pub mod server;
 pub mod set;
 pub mod small;
