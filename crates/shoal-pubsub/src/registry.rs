@@ -60,6 +60,7 @@ type Subscribers = HashMap<ClientId, Arc<Outbox>>;
 
 /// One client's subscriptions.
 struct Client {
+    outbox: Arc<Outbox>,
     channels: HashSet<Bytes>,
     /// In subscription order: PUNSUBSCRIBE without arguments reports them in this order,
     /// as Redis 7.0 (a list per client).
@@ -121,6 +122,10 @@ pub struct ClientCounts {
     pub channels: usize,
     pub patterns: usize,
     pub shard: usize,
+    /// Messages queued for the client and not yet taken by its connection (`oll`).
+    pub queued: usize,
+    /// Bytes pushed and not yet written (`omem`).
+    pub pending_bytes: usize,
 }
 
 impl ClientCounts {
@@ -225,6 +230,7 @@ impl Registry {
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let client = inner.clients.entry(id).or_insert_with(|| Client {
+                outbox: outbox.clone(),
                 channels: HashSet::new(),
                 patterns: Vec::new(),
                 shard: HashSet::new(),
@@ -321,7 +327,7 @@ impl Registry {
         }
     }
 
-    /// A client's subscription counts.
+    /// A client's subscription counts and output queue.
     pub fn client_counts(&self, id: ClientId) -> ClientCounts {
         self.read()
             .clients
@@ -330,6 +336,8 @@ impl Registry {
                 channels: c.channels.len(),
                 patterns: c.patterns.len(),
                 shard: c.shard.len(),
+                queued: c.outbox.queued(),
+                pending_bytes: c.outbox.pending_bytes(),
             })
     }
 
@@ -491,8 +499,14 @@ mod tests {
         }
         assert_eq!(r.publish(&b("ch"), &b("hi")), 4);
         let got: Vec<Bytes> = outs.iter().flat_map(|o| drain(o)).collect();
-        assert_eq!(&got[0][..], b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
-        assert_eq!(&got[1][..], b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n");
+        assert_eq!(
+            &got[0][..],
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
+        assert_eq!(
+            &got[1][..],
+            b">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n"
+        );
         // Same allocation for the receivers of one protocol.
         assert_eq!(got[0].as_ptr(), got[2].as_ptr());
         assert_eq!(got[1].as_ptr(), got[3].as_ptr());
@@ -519,7 +533,10 @@ mod tests {
             b"*4\r\n$8\r\npmessage\r\n$8\r\nevents:*\r\n$11\r\nevents:user\r\n$1\r\nm\r\n"
         );
         assert_eq!(r.numpat(), 2);
-        assert_eq!(r.channels(Kind::Shard, Some(b"ev*")), vec![b("events:user")]);
+        assert_eq!(
+            r.channels(Kind::Shard, Some(b"ev*")),
+            vec![b("events:user")]
+        );
         assert!(r.channels(Kind::Channel, None).is_empty());
     }
 
