@@ -143,7 +143,7 @@ fn hard_limit_disconnects_a_stalled_subscriber_only() {
     let growth_mb = peak_rss.saturating_sub(base_rss) / 1024;
     eprintln!(
         "published {} MiB in {elapsed:.2?} (slowest PUBLISH {slowest:.2?}); RSS {} MiB -> peak {} MiB",
-        COUNT * MSG >> 20,
+        (COUNT * MSG) >> 20,
         base_rss / 1024,
         peak_rss / 1024
     );
