@@ -451,3 +451,19 @@ fn glob_patterns_match_redis() {
         q.check_sorted(&["PUBSUB", "CHANNELS", &pattern]);
     }
 }
+
+/// A RESP3 subscriber blocked in XREAD still receives its messages, then the reply.
+#[test]
+fn resp3_subscriber_receives_while_blocked() {
+    let srv = Servers::start();
+    let mut sub3 = srv.pair3();
+    let mut pubr = srv.pair();
+    sub3.check_n(&["SUBSCRIBE", "ch"], 1);
+    sub3.s.send(&["XREAD", "BLOCK", "800", "STREAMS", "s", "$"]);
+    sub3.r.send(&["XREAD", "BLOCK", "800", "STREAMS", "s", "$"]);
+    std::thread::sleep(Duration::from_millis(100));
+    pubr.check(&["PUBLISH", "ch", "while blocked"]);
+    // The message arrives before the XREAD times out.
+    sub3.messages(1, false);
+    sub3.read_n(&["XREAD timeout"], 1, false);
+}
