@@ -834,6 +834,7 @@ pub(crate) fn block_or_timeout(
             keys,
             deadline_ms,
             retry,
+            retry_args: None,
             timeout_reply,
         }),
     }

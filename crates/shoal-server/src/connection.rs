@@ -116,6 +116,15 @@ impl Session {
         shared: &'a Shared,
     ) -> Outcome {
         let (spec, full_name) = match shoal_core::table::lookup(&args) {
+            // Internal commands (active expiry, retries) exist only inside the log.
+            shoal_core::table::Lookup::Found(spec, _)
+                if spec.has(shoal_core::table::flags::INTERNAL) =>
+            {
+                if let Some(m) = &mut self.multi {
+                    m.aborted = true;
+                }
+                return Outcome::Reply(shoal_core::table::unknown_command(&args));
+            }
             shoal_core::table::Lookup::Found(spec, full_name) => (spec, full_name),
             shoal_core::table::Lookup::Error(e) => {
                 if let Some(m) = &mut self.multi {

@@ -131,8 +131,8 @@ pub fn command(_s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
         "command|getkeys" => {
             let cmd = &args[2..];
             let spec = match table::lookup(cmd) {
-                table::Lookup::Found(s, _) => s,
-                table::Lookup::Error(_) => {
+                table::Lookup::Found(s, _) if !s.has(flags::INTERNAL) => s,
+                _ => {
                     return if table::get(&cmd[0]).is_none() {
                         Frame::static_error("ERR Invalid command specified")
                     } else {
