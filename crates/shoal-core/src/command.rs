@@ -33,7 +33,7 @@ pub enum Reply {
     Frame(Frame),
     /// Nothing to serve yet: park the client until one of `keys` is signalled ready
     /// (see [`crate::db::Effects::ready`]) or the deadline passes.
-    Block(Block),
+    Block(Box<Block>),
 }
 
 impl Reply {

@@ -333,7 +333,7 @@ impl XRead {
                     retry: true,
                     ..self
                 };
-                Reply::Block(Block {
+                Reply::Block(Box::new(Block {
                     keys: retry.keys.clone(),
                     retry_args: Some(retry.retry_args()),
                     // Redis 7.0.15 has no overflow check for XREAD's millisecond
@@ -345,7 +345,7 @@ impl XRead {
                     },
                     retry: cmd(StreamCommand::Read(Box::new(retry))),
                     timeout_reply: Frame::NullArray,
-                })
+                }))
             }
             _ => Reply::Frame(Frame::NullArray),
         }
@@ -386,13 +386,13 @@ impl XRead {
                     keep.ids = ids;
                     keep.retry = false;
                     if keep.keys.is_empty() {
-                        return Some(Reply::Block(Block {
+                        return Some(Reply::Block(Box::new(Block {
                             keys: Vec::new(),
                             deadline_ms: None,
                             retry_args: Some(self.retry_args()),
                             retry: cmd(StreamCommand::Read(Box::new(self.clone()))),
                             timeout_reply: Frame::NullArray,
-                        }));
+                        })));
                     }
                     return Some(keep.apply(db, ctx));
                 }
