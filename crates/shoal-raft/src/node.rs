@@ -374,6 +374,27 @@ impl Node {
         }))
     }
 
+    /// The members of `group` (voters and learners) with their addresses, in
+    /// id order, as this node's latest membership says.
+    pub fn members(&self, group: GroupId) -> Result<Vec<(NodeId, NodeInfo)>, Error> {
+        let raft = self.raft(group)?;
+        let m = raft.metrics();
+        let m = m.borrow_watched();
+        Ok(m.membership_config
+            .membership()
+            .nodes()
+            .map(|(id, n)| (*id, n.clone()))
+            .collect())
+    }
+
+    /// The current term of `group` as this node knows it.
+    pub fn term(&self, group: GroupId) -> Result<u64, Error> {
+        let raft = self.raft(group)?;
+        let m = raft.metrics();
+        let term = m.borrow_watched().current_term;
+        Ok(term)
+    }
+
     /// Whether this node currently leads `group`.
     pub fn is_leader(&self, group: GroupId) -> Result<bool, Error> {
         Ok(self.raft(group)?.is_leader())

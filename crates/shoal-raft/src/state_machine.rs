@@ -128,6 +128,14 @@ fn decode_db(data: &[u8]) -> io::Result<Db> {
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("snapshot: {e:?}")))
 }
 
+fn protocol(ctx: &shoal_core::Ctx) -> Protocol {
+    if ctx.resp3 {
+        Protocol::Resp3
+    } else {
+        Protocol::Resp2
+    }
+}
+
 /// Applies one command and encodes its reply for the client's protocol.
 fn apply_one(db: &mut Db, p: &Proposal) -> CommandReply {
     let frame = match shoal_core::parse(&p.args) {
@@ -135,9 +143,13 @@ fn apply_one(db: &mut Db, p: &Proposal) -> CommandReply {
         Ok(Parsed::Keyspace(_, cmd)) => match cmd.apply(db, &p.ctx) {
             Reply::Frame(f) => f,
             Reply::Block(b) => {
+                let mut timeout = BytesMut::new();
+                shoal_resp::encode(&b.timeout_reply, protocol(&p.ctx), &mut timeout);
                 return CommandReply::Blocked {
                     keys: b.keys,
                     deadline_ms: b.deadline_ms,
+                    timeout_reply: timeout.freeze(),
+                    retry_args: b.retry_args,
                 };
             }
         },
@@ -145,13 +157,8 @@ fn apply_one(db: &mut Db, p: &Proposal) -> CommandReply {
             "ERR '{name}' is not a keyspace command and cannot be replicated"
         ))),
     };
-    let proto = if p.ctx.resp3 {
-        Protocol::Resp3
-    } else {
-        Protocol::Resp2
-    };
     let mut out = BytesMut::new();
-    shoal_resp::encode(&frame, proto, &mut out);
+    shoal_resp::encode(&frame, protocol(&p.ctx), &mut out);
     CommandReply::Frame(out.freeze())
 }
 
@@ -279,6 +286,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(io::Error::other)??;
         let mut st = self.shared.lock();
+        // Node-local settings are not part of the replicated state: keep them.
+        let mut db = db;
+        db.notify_classes = st.db.notify_classes;
+        db.track_ready = st.db.track_ready;
         st.db = db;
         st.last_applied = meta.last_log_id;
         st.membership = meta.last_membership.clone();

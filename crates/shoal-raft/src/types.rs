@@ -93,6 +93,11 @@ pub enum CommandReply {
         keys: Vec<Bytes>,
         /// Absolute deadline in Unix milliseconds; `None` blocks forever.
         deadline_ms: Option<u64>,
+        /// The reply on timeout, RESP-encoded for the client's protocol.
+        timeout_reply: Bytes,
+        /// What to propose when a key becomes ready, if not the original
+        /// request (e.g. XREADGROUP's internal retry form).
+        retry_args: Option<Vec<Bytes>>,
     },
 }
 

@@ -1,30 +1,66 @@
 //! Clients blocked on keys (BLPOP, BZPOPMIN, XREAD BLOCK, XREADGROUP BLOCK, ...).
 //!
-//! A blocked client leaves a [`Waiter`] here holding the command to retry. When a write
-//! signals a key ready, the writer — still holding the shard lock — retries the waiters of
-//! that key in the order they blocked and hands each one that can now be served its reply.
-//! That makes "first blocked, first served" and "the pop happens atomically with the push
-//! that enabled it" hold exactly as in Redis.
+//! A command that cannot be served yet leaves a [`Waiter`] here with the arguments to
+//! retry. When applied entries signal keys ready, the leader retries the waiters of each
+//! key in the order they blocked: retries that change state (pops, XREADGROUP) are
+//! proposed together as one new entry, as DESIGN.md prescribes; blocked reads (XREAD)
+//! run against the local state. A retry that still cannot be served blocks again in
+//! its place.
+//!
+//! A waiter being retried is "in flight": its client cannot time it out or cancel it
+//! until the retry's outcome is known, so a pop is never lost to a client that has
+//! already been told it timed out.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use bytes::Bytes;
-use shoal_core::{Command, Ctx, Db, Reply};
-use shoal_resp::Frame;
+use shoal_core::{Ctx, Parsed, Reply};
+use shoal_raft::{CommandReply, Proposal};
 use tokio::sync::oneshot;
+
+use crate::shard::{ShardError, ShardHandle, encoded};
+use crate::state::{lock, unix_ms};
+
+/// How a waiter is retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retry {
+    /// A write (a pop, XREADGROUP): proposed as a log entry.
+    Propose,
+    /// A read (XREAD): run on the local state.
+    Local,
+}
 
 /// A parked command.
 pub struct Waiter {
     pub keys: Vec<Bytes>,
-    pub retry: Command,
+    /// The request to retry.
+    pub args: Vec<Bytes>,
+    pub retry: Retry,
     pub resp3: bool,
-    pub tx: oneshot::Sender<Frame>,
+    pub deadline_ms: Option<u64>,
+    /// The encoded reply on timeout.
+    pub timeout_reply: Bytes,
+    /// Receives the encoded reply.
+    pub tx: oneshot::Sender<Bytes>,
+}
+
+/// What removing a waiter found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Removed: it will not be served.
+    Removed,
+    /// Being retried right now: its outcome will be sent.
+    InFlight,
+    /// Already served.
+    Gone,
 }
 
 /// Waiters by id and by key (FIFO per key).
 #[derive(Default)]
 pub struct Blocked {
     waiters: HashMap<u64, Waiter>,
+    in_flight: HashSet<u64>,
+    cancelled: HashSet<u64>,
     by_key: HashMap<Bytes, VecDeque<u64>>,
     next_id: u64,
 }
@@ -41,12 +77,23 @@ impl Blocked {
         id
     }
 
-    /// Removes a waiter (timeout, disconnect). Returns false if it was already served.
-    pub fn remove(&mut self, id: u64) -> bool {
-        let Some(w) = self.waiters.remove(&id) else {
-            return false;
-        };
-        for k in &w.keys {
+    /// Removes a waiter (timeout, disconnect).
+    pub fn remove(&mut self, id: u64) -> Removal {
+        if self.in_flight.contains(&id) {
+            self.cancelled.insert(id);
+            return Removal::InFlight;
+        }
+        match self.waiters.remove(&id) {
+            Some(w) => {
+                self.unlink(id, &w.keys);
+                Removal::Removed
+            }
+            None => Removal::Gone,
+        }
+    }
+
+    fn unlink(&mut self, id: u64, keys: &[Bytes]) {
+        for k in keys {
             if let Some(q) = self.by_key.get_mut(k) {
                 q.retain(|&x| x != id);
                 if q.is_empty() {
@@ -54,60 +101,164 @@ impl Blocked {
                 }
             }
         }
-        true
     }
 
     pub fn is_empty(&self) -> bool {
-        self.waiters.is_empty()
+        self.waiters.is_empty() && self.in_flight.is_empty()
     }
 
-    /// Serves the waiters of every key `db` has signalled ready, in blocking order, until
-    /// no more can be served. `now` and `seed` are the context the retries run with.
-    pub fn serve(&mut self, db: &mut Db, now: u64, seed: u64) {
-        let mut ready: VecDeque<Bytes> = db.take_ready().into();
-        while let Some(key) = ready.pop_front() {
-            let Some(ids) = self.by_key.get(&key).cloned() else {
+    /// Every key some client waits on (to recover from missed ready signals).
+    pub fn keys(&self) -> Vec<Bytes> {
+        self.by_key.keys().cloned().collect()
+    }
+
+    /// Takes the waiters of `key` that are not in flight, in blocking order, marking
+    /// them in flight. Waiters whose client is gone are dropped.
+    fn take(&mut self, key: &[u8]) -> Vec<(u64, Waiter)> {
+        let ids: Vec<u64> = self
+            .by_key
+            .get(key)
+            .map(|q| q.iter().copied().collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(w) = self.waiters.remove(&id) else {
                 continue;
             };
-            for id in ids {
-                let Some(w) = self.waiters.get(&id) else {
-                    continue;
-                };
-                if w.tx.is_closed() {
-                    // The client went away: never pop data on its behalf.
-                    self.remove(id);
-                    continue;
-                }
-                let ctx = Ctx {
-                    now_ms: now,
-                    resp3: w.resp3,
-                    may_block: true,
-                    seed,
-                };
-                match w.retry.clone().apply(db, &ctx) {
-                    Reply::Block(_) => {}
-                    Reply::Frame(f) => {
-                        if let Some(w) = self.take(id) {
-                            let _ = w.tx.send(f);
-                        }
-                        ready.extend(db.take_ready());
-                    }
-                }
+            if w.tx.is_closed() {
+                self.unlink(id, &w.keys);
+                continue;
             }
+            self.in_flight.insert(id);
+            out.push((id, w));
         }
+        out
     }
 
-    fn take(&mut self, id: u64) -> Option<Waiter> {
-        let w = self.waiters.get(&id)?;
-        let keys = w.keys.clone();
-        for k in &keys {
-            if let Some(q) = self.by_key.get_mut(k) {
-                q.retain(|&x| x != id);
-                if q.is_empty() {
-                    self.by_key.remove(k);
+    /// Records a retry's outcome: `Some(reply)` served it, `None` blocks it again.
+    fn finish(&mut self, id: u64, w: Waiter, reply: Option<Bytes>, now: u64) {
+        self.in_flight.remove(&id);
+        let cancelled = self.cancelled.remove(&id);
+        let expired = w.deadline_ms.is_some_and(|d| d <= now);
+        match reply {
+            Some(r) => {
+                self.unlink(id, &w.keys);
+                let _ = w.tx.send(r);
+            }
+            None if cancelled => self.unlink(id, &w.keys),
+            None if expired => {
+                self.unlink(id, &w.keys);
+                let _ = w.tx.send(w.timeout_reply.clone());
+            }
+            None => {
+                self.waiters.insert(id, w);
+            }
+        }
+    }
+}
+
+/// Retries the waiters of each ready key, in order. Runs on the task that consumes the
+/// shard's effects; proposals' own effects come back through it afterwards.
+pub async fn serve_ready(shard: &ShardHandle, keys: Vec<Bytes>) {
+    let mut seen = HashSet::new();
+    for key in keys {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let taken = lock(&shard.blocked).take(&key);
+        if taken.is_empty() {
+            continue;
+        }
+        let now = unix_ms();
+        let (props, reads): (Vec<_>, Vec<_>) =
+            taken.into_iter().partition(|(_, w)| w.retry == Retry::Propose);
+        // Reads first: they consume nothing, so order against pops does not matter.
+        for (id, w) in reads {
+            let reply = run_local(shard, &w, now);
+            lock(&shard.blocked).finish(id, w, reply, now);
+        }
+        if props.is_empty() {
+            continue;
+        }
+        if !shard.is_leader() {
+            // Only a leader can serve them; put them back (they time out, or are
+            // served if this node leads again).
+            let mut b = lock(&shard.blocked);
+            for (id, w) in props {
+                b.finish(id, w, None, now);
+            }
+            continue;
+        }
+        let proposals = props
+            .iter()
+            .enumerate()
+            .map(|(i, (_, w))| {
+                let args = prefer_ready_key(&w.args, &key)
+                    .unwrap_or_else(|| w.args.clone());
+                Proposal::new(
+                    args,
+                    Ctx {
+                        now_ms: now,
+                        resp3: w.resp3,
+                        may_block: true,
+                        seed: now.wrapping_mul(31).wrapping_add(i as u64),
+                    },
+                )
+            })
+            .collect();
+        let result = shard.propose(proposals).await;
+        let mut b = lock(&shard.blocked);
+        match result {
+            Ok(replies) => {
+                for ((id, w), r) in props.into_iter().zip(replies) {
+                    let reply = match r {
+                        CommandReply::Frame(bytes) => Some(bytes),
+                        CommandReply::Blocked { .. } => None,
+                    };
+                    b.finish(id, w, reply, now);
+                }
+            }
+            Err(ShardError::NotLeader(_)) => {
+                // Leadership moved: tell the clients, as Redis does when a master
+                // becomes a replica under them.
+                for (id, w) in props {
+                    let msg = shoal_resp::Frame::static_error(
+                        "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)",
+                    );
+                    let reply = encoded(&msg, w.resp3);
+                    b.finish(id, w, Some(reply), now);
+                }
+            }
+            Err(ShardError::Unavailable(_)) => {
+                for (id, w) in props {
+                    b.finish(id, w, None, now);
                 }
             }
         }
-        self.waiters.remove(&id)
     }
+    shard.update_tracking();
+}
+
+/// Retries a blocked read on the local state.
+fn run_local(shard: &ShardHandle, w: &Waiter, now: u64) -> Option<Bytes> {
+    let ctx = Ctx {
+        now_ms: now,
+        resp3: w.resp3,
+        may_block: true,
+        seed: now,
+    };
+    let reply = shard.with_db(|db| match shoal_core::parse(&w.args) {
+        Err(e) => Some(e),
+        Ok(Parsed::Keyspace(_, c)) => match c.apply(db, &ctx) {
+            Reply::Frame(f) => Some(f),
+            Reply::Block(_) => None,
+        },
+        Ok(Parsed::Server(..)) => None,
+    })?;
+    reply.map(|f| encoded(&f, w.resp3))
+}
+
+/// Placeholder until the core's `blocking::prefer_ready_key` lands: retry as sent.
+fn prefer_ready_key(_args: &[Bytes], _key: &[u8]) -> Option<Vec<Bytes>> {
+    None
 }

@@ -50,6 +50,24 @@ pub struct Cli {
     /// Log filter (tracing's EnvFilter syntax, e.g. "info" or "shoal_server=debug").
     #[arg(long)]
     pub log_level: Option<String>,
+    /// This node's id in the cluster (a positive integer, stable across restarts).
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Cluster-bus (gRPC) port for Raft traffic between nodes (default: port + 10000).
+    #[arg(long)]
+    pub cluster_port: Option<u16>,
+    /// Address the cluster bus announces to peers (default: the announce IP).
+    #[arg(long)]
+    pub cluster_announce_ip: Option<String>,
+    /// The cluster's first membership, the same on every node:
+    /// `1=host:cport,2=host:cport,3=host:cport` (a member's client port is its cluster
+    /// port − 10000 unless given as `id=host:cport@port`). Default: this node alone.
+    #[arg(long)]
+    pub initial_cluster: Option<String>,
+    /// When Raft log appends reach the disk: `always` (default: nothing acknowledged is
+    /// lost even if every node crashes at once), `everysec`, `no` (tests/benchmarks only).
+    #[arg(long)]
+    pub fsync: Option<String>,
 }
 
 /// The file form: the same settings, all optional.
@@ -67,6 +85,81 @@ struct FileConfig {
     notify_keyspace_events: Option<String>,
     client_output_buffer_limit: Option<String>,
     log_level: Option<String>,
+    node_id: Option<u64>,
+    cluster_port: Option<u16>,
+    cluster_announce_ip: Option<String>,
+    initial_cluster: Option<String>,
+    fsync: Option<String>,
+}
+
+/// A member of the initial cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: u64,
+    /// Clients' address (`host:port`).
+    pub client_addr: String,
+    /// Cluster-bus address (`host:cport`).
+    pub cluster_addr: String,
+}
+
+/// Parses `1=host:cport[@port],2=...`.
+pub fn parse_initial_cluster(s: &str) -> Result<Vec<Member>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (id, addr) = part
+            .split_once('=')
+            .ok_or_else(|| format!("'{part}': expected id=host:port"))?;
+        let id: u64 = id
+            .trim()
+            .parse()
+            .ok()
+            .filter(|i| *i > 0)
+            .ok_or_else(|| format!("'{part}': node id must be a positive integer"))?;
+        let (cluster, client_port) = match addr.split_once('@') {
+            Some((c, p)) => (
+                c,
+                Some(
+                    p.parse::<u16>()
+                        .map_err(|_| format!("'{part}': bad client port"))?,
+                ),
+            ),
+            None => (addr, None),
+        };
+        let (host, cport) = cluster
+            .rsplit_once(':')
+            .ok_or_else(|| format!("'{part}': expected host:port"))?;
+        let cport: u16 = cport
+            .parse()
+            .map_err(|_| format!("'{part}': bad cluster port"))?;
+        let port = match client_port {
+            Some(p) => p,
+            None => cport
+                .checked_sub(10000)
+                .ok_or_else(|| format!("'{part}': cluster port below 10000: give @port"))?,
+        };
+        if out.iter().any(|m: &Member| m.id == id) {
+            return Err(format!("node id {id} appears twice"));
+        }
+        out.push(Member {
+            id,
+            client_addr: format!("{host}:{port}"),
+            cluster_addr: format!("{host}:{cport}"),
+        });
+    }
+    if out.is_empty() {
+        return Err("empty".into());
+    }
+    Ok(out)
+}
+
+/// Parses `--fsync`.
+pub fn parse_fsync(s: &str) -> Result<shoal_raft::FsyncPolicy, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "always" => Ok(shoal_raft::FsyncPolicy::Always),
+        "everysec" => Ok(shoal_raft::FsyncPolicy::EverySec),
+        "no" => Ok(shoal_raft::FsyncPolicy::No),
+        other => Err(format!("--fsync {other}: expected always, everysec or no")),
+    }
 }
 
 /// The effective configuration.
@@ -86,6 +179,12 @@ pub struct Config {
     pub client_output_buffer_limit: [BufferLimit; 3],
     pub log_level: String,
     pub config_file: Option<PathBuf>,
+    pub node_id: u64,
+    pub cluster_port: u16,
+    pub initial_cluster: Vec<Member>,
+    /// `always`, `everysec` or `no` (as given, for CONFIG GET / INFO).
+    pub fsync: String,
+    pub fsync_policy: shoal_raft::FsyncPolicy,
 }
 
 impl Config {
@@ -117,10 +216,49 @@ impl Config {
             client_output_buffer_limit = parse_obuf_limits(&v, client_output_buffer_limit)
                 .map_err(|e| format!("client-output-buffer-limit: {e}"))?;
         }
+        let node_id = cli.node_id.or(file.node_id).unwrap_or(1);
+        if node_id == 0 {
+            return Err("--node-id must be positive".into());
+        }
+        let cluster_port = match cli.cluster_port.or(file.cluster_port) {
+            Some(p) => p,
+            None => port
+                .checked_add(10000)
+                .ok_or("--port above 55535 needs an explicit --cluster-port")?,
+        };
+        let announce_port = cli.announce_port.or(file.announce_port).unwrap_or(port);
+        let cluster_announce_ip = cli
+            .cluster_announce_ip
+            .or(file.cluster_announce_ip)
+            .unwrap_or_else(|| announce_ip.clone());
+        let initial_cluster = match cli.initial_cluster.or(file.initial_cluster) {
+            Some(s) => parse_initial_cluster(&s).map_err(|e| format!("--initial-cluster {e}"))?,
+            None => vec![Member {
+                id: node_id,
+                client_addr: format!("{announce_ip}:{announce_port}"),
+                cluster_addr: format!("{cluster_announce_ip}:{cluster_port}"),
+            }],
+        };
+        if !initial_cluster.iter().any(|m| m.id == node_id) {
+            return Err(format!(
+                "--node-id {node_id} is not a member of --initial-cluster"
+            ));
+        }
+        let fsync = cli
+            .fsync
+            .or(file.fsync)
+            .unwrap_or_else(|| "always".into())
+            .to_ascii_lowercase();
+        let fsync_policy = parse_fsync(&fsync)?;
         Ok(Config {
+            node_id,
+            cluster_port,
+            initial_cluster,
+            fsync,
+            fsync_policy,
             client_output_buffer_limit,
             port,
-            announce_port: cli.announce_port.or(file.announce_port).unwrap_or(port),
+            announce_port,
             bind,
             announce_ip,
             requirepass: cli

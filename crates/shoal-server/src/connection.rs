@@ -1,9 +1,16 @@
 //! One task per client connection: read, decode, execute, reply.
 //!
 //! Pipelining: every complete request in the read buffer is executed before anything is
-//! written, and all their replies go out in one write. Keyspace commands of one batch
-//! take the shard lock once. A blocked command (BLPOP, XREAD BLOCK, ...) parks the
-//! connection until it is served, times out, or the client disconnects.
+//! written, and all their replies go out in one write. Consecutive keyspace commands form
+//! a *segment*: its writes go to the shard as one submission (which the proposer merges
+//! with other connections' into one Raft entry) and its reads share one read barrier, so
+//! a pipeline of N commands costs one commit, not N.
+//!
+//! A blocking command (BLPOP, XREAD BLOCK, ...) runs alone; if it cannot be served it
+//! parks the connection until it is served, times out, or the client disconnects.
+//!
+//! Off the leader, keyspace commands answer `-MOVED <slot> <leader>` as a Redis Cluster
+//! replica does (after `READONLY`, reads are served locally, possibly stale).
 //!
 //! Pub/Sub: each connection owns an [`Outbox`] that publishers append encoded messages
 //! to. The task `select!`s between socket reads, its outbox and kill; pushed messages
@@ -18,17 +25,22 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use shoal_core::table::CommandSpec;
+use shoal_core::table::{CommandSpec, flags};
 use shoal_core::{Command, Ctx, Parsed, Reply};
 use shoal_pubsub::Outbox;
+use shoal_raft::{CommandReply, Proposal};
 use shoal_resp::{Frame, Limits, Protocol, RequestDecoder, encode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 
-use crate::blocking::Waiter;
+use crate::blocking::{Removal, Retry, Waiter};
 use crate::cmd;
-use crate::state::{ClientInfo, Shard, Shared, lock, unix_ms};
+use crate::shard::{ShardError, encoded};
+use crate::state::{ClientInfo, Shared, lock, unix_ms};
+
+/// How long a command waits for an election to produce a leader before CLUSTERDOWN.
+const ELECTION_WAIT: Duration = Duration::from_secs(2);
 
 /// A command queued inside MULTI: checked for existence and arity when queued, parsed and
 /// executed at EXEC (so syntax errors show up in EXEC's results, as in Redis).
@@ -67,18 +79,34 @@ pub struct Session {
     now_ms: u64,
 }
 
-/// What executing one request asks of the connection loop.
-pub enum Outcome {
+/// A keyspace command on its way to the shard.
+pub struct Pending {
+    spec: &'static CommandSpec,
+    args: Vec<Bytes>,
+    command: Command,
+    /// Slot of its first key (for -MOVED), if it has keys.
+    slot: Option<u16>,
+}
+
+/// What one request turned out to be.
+enum Step {
+    /// Answered already (errors, QUEUED, ...).
     Reply(Frame),
-    /// Several replies (a confirmation per channel of SUBSCRIBE and friends).
-    Many(Vec<Frame>),
-    /// Park until the receiver yields the reply or the deadline passes.
-    Blocked {
-        id: u64,
-        rx: oneshot::Receiver<Frame>,
-        deadline_ms: Option<u64>,
-        timeout_reply: Frame,
-    },
+    /// A keyspace command for the shard.
+    Keyspace(Pending),
+    /// A server command (connection, admin, pub/sub), run in order after the pending
+    /// keyspace commands.
+    Server(std::borrow::Cow<'static, str>, Vec<Bytes>),
+    /// EXEC of a transaction.
+    Exec(Multi),
+}
+
+/// A parked blocked command.
+pub struct Parked {
+    id: u64,
+    rx: oneshot::Receiver<Bytes>,
+    deadline_ms: Option<u64>,
+    timeout_reply: Bytes,
 }
 
 impl Session {
@@ -108,169 +136,371 @@ impl Session {
         }
     }
 
-    /// Executes one request. `guard` holds the shard lock across a batch.
-    pub fn execute<'a>(
-        &mut self,
-        args: Vec<Bytes>,
-        guard: &mut Option<std::sync::MutexGuard<'a, Shard>>,
-        shared: &'a Shared,
-    ) -> Outcome {
+    fn abort_multi(&mut self) {
+        if let Some(m) = &mut self.multi {
+            m.aborted = true;
+        }
+    }
+
+    /// Checks a request (existence, arity, auth, slots, subscribe mode), queues it inside
+    /// MULTI, and parses keyspace commands, so that only valid commands reach the log.
+    fn classify(&mut self, args: Vec<Bytes>) -> Step {
         let (spec, full_name) = match shoal_core::table::lookup(&args) {
             // Internal commands (active expiry, retries) exist only inside the log.
-            shoal_core::table::Lookup::Found(spec, _)
-                if spec.has(shoal_core::table::flags::INTERNAL) =>
-            {
-                if let Some(m) = &mut self.multi {
-                    m.aborted = true;
-                }
-                return Outcome::Reply(shoal_core::table::unknown_command(&args));
+            shoal_core::table::Lookup::Found(spec, _) if spec.has(flags::INTERNAL) => {
+                self.abort_multi();
+                return Step::Reply(shoal_core::table::unknown_command(&args));
             }
             shoal_core::table::Lookup::Found(spec, full_name) => (spec, full_name),
             shoal_core::table::Lookup::Error(e) => {
-                if let Some(m) = &mut self.multi {
-                    m.aborted = true;
-                }
-                return Outcome::Reply(e);
+                self.abort_multi();
+                return Step::Reply(e);
             }
         };
-        if !self.authed && !spec.has(shoal_core::table::flags::NO_AUTH) {
-            if let Some(m) = &mut self.multi {
-                m.aborted = true;
-            }
-            return Outcome::Reply(Frame::static_error("NOAUTH Authentication required."));
+        if !self.authed && !spec.has(flags::NO_AUTH) {
+            self.abort_multi();
+            return Step::Reply(Frame::static_error("NOAUTH Authentication required."));
         }
-        if let Some(err) = cross_slot(spec, &args) {
-            if let Some(m) = &mut self.multi {
-                m.aborted = true;
+        let slot = match key_slot(spec, &args) {
+            Ok(slot) => slot,
+            Err(e) => {
+                self.abort_multi();
+                return Step::Reply(e);
             }
-            return Outcome::Reply(err);
-        }
+        };
         if self.subs > 0
             && !self.resp3()
             && !cmd::pubsub::allowed_in_subscribe_mode(spec_name(&full_name))
         {
-            if let Some(m) = &mut self.multi {
-                m.aborted = true;
-            }
-            return Outcome::Reply(cmd::pubsub::subscribe_mode_error(&full_name));
+            self.abort_multi();
+            return Step::Reply(cmd::pubsub::subscribe_mode_error(&full_name));
         }
-        if let Some(m) = &mut self.multi {
+        if self.multi.is_some() {
             let name = args[0].to_ascii_lowercase();
-            if !matches!(
-                &name[..],
-                b"exec" | b"discard" | b"multi" | b"quit" | b"reset"
-            ) {
-                m.queued.push(Queued { args });
-                return Outcome::Reply(Frame::simple("QUEUED"));
+            match &name[..] {
+                b"exec" => {
+                    self.info.in_multi.store(0, Ordering::Relaxed);
+                    return match self.multi.take() {
+                        Some(m) => Step::Exec(m),
+                        None => Step::Reply(Frame::static_error("ERR EXEC without MULTI")),
+                    };
+                }
+                b"discard" | b"multi" | b"quit" | b"reset" => {}
+                _ => {
+                    // Redis Cluster redirects at queue time: a transaction runs whole on
+                    // the node that owns its slot.
+                    if spec.parse.is_some()
+                        && slot.is_some()
+                        && let Some(moved) = self.redirect(slot, spec.is_write())
+                    {
+                        self.abort_multi();
+                        return Step::Reply(moved);
+                    }
+                    if let Some(m) = &mut self.multi {
+                        m.queued.push(Queued { args });
+                    }
+                    return Step::Reply(Frame::simple("QUEUED"));
+                }
             }
+        } else if args[0].eq_ignore_ascii_case(b"exec") {
+            return Step::Reply(Frame::static_error("ERR EXEC without MULTI"));
         }
         match shoal_core::command::parse_found(spec, full_name, &args) {
-            Err(e) => Outcome::Reply(e),
-            Ok(Parsed::Keyspace(_, command)) => {
-                let ctx = self.ctx(true);
-                let shard = guard.get_or_insert_with(|| lock(&shared.shard));
-                self.apply(shard, command, ctx)
+            Err(e) => Step::Reply(e),
+            Ok(Parsed::Keyspace(_, command)) => Step::Keyspace(Pending {
+                spec,
+                args,
+                command,
+                slot,
+            }),
+            Ok(Parsed::Server(_, name)) => Step::Server(name, args),
+        }
+    }
+
+    /// The redirection a command gets on this node, if it cannot run here: `-MOVED` to
+    /// the leader (reads are served locally after READONLY), `-CLUSTERDOWN` without one.
+    fn redirect(&self, slot: Option<u16>, write: bool) -> Option<Frame> {
+        let shard = &self.shared.shard;
+        if shard.is_leader() || (self.readonly && !write) {
+            return None;
+        }
+        Some(not_leader_reply(
+            &ShardError::NotLeader(shard.leader()),
+            slot,
+            write,
+        ))
+    }
+
+    /// Runs a segment of keyspace commands, encoding their replies in order into `out`.
+    async fn run_segment(&mut self, seg: Vec<Pending>, out: &mut BytesMut) {
+        let shard = self.shared.shard.clone();
+        let mut fresh = false;
+        let mut rest = seg.into_iter().peekable();
+        while let Some(first) = rest.next() {
+            let write = first.spec.is_write();
+            let mut run = vec![first];
+            while let Some(p) = rest.next_if(|p| p.spec.is_write() == write) {
+                run.push(p);
             }
-            Ok(Parsed::Server(_, name)) => {
-                *guard = None;
-                let mut replies = cmd::execute_many(self, &name, &args);
-                match replies.len() {
-                    1 => Outcome::Reply(replies.pop().unwrap_or(Frame::Null)),
-                    _ => Outcome::Many(replies),
+            // Keyless reads run anywhere (DBSIZE, KEYS, SCAN on a replica answer for its
+            // own data, as in Redis); everything else needs the leader or READONLY.
+            let local_ok = !write && (self.readonly || run.iter().all(|p| p.slot.is_none()));
+            if !shard.is_leader() && !local_ok && shard.leader().is_none() {
+                // An election is under way: wait for its outcome (a couple of seconds at
+                // most) rather than fail the client.
+                shard.wait_for_leader(ELECTION_WAIT).await;
+            }
+            if !shard.is_leader() && !local_ok {
+                let leader = ShardError::NotLeader(shard.leader());
+                for p in &run {
+                    encode(&not_leader_reply(&leader, p.slot, write), self.proto, out);
                 }
+                continue;
+            }
+            if write {
+                let proposals: Vec<Proposal> = run
+                    .iter()
+                    .map(|p| Proposal::new(p.args.clone(), self.ctx(true)))
+                    .collect();
+                match shard.propose(proposals).await {
+                    Ok(replies) => {
+                        for r in replies {
+                            match r {
+                                CommandReply::Frame(b) => out.extend_from_slice(&b),
+                                CommandReply::Blocked { timeout_reply, .. } => {
+                                    out.extend_from_slice(&timeout_reply)
+                                }
+                            }
+                        }
+                        fresh = true;
+                    }
+                    Err(e) => {
+                        for p in &run {
+                            encode(&not_leader_reply(&e, p.slot, true), self.proto, out);
+                        }
+                    }
+                }
+                continue;
+            }
+            // Reads: a barrier unless a write of ours just committed (its commit already
+            // proved leadership after these reads arrived), or reading locally.
+            if shard.is_leader()
+                && !fresh
+                && let Err(e) = shard.read_barrier().await
+            {
+                for p in &run {
+                    encode(&not_leader_reply(&e, p.slot, false), self.proto, out);
+                }
+                continue;
+            }
+            let ctxs: Vec<Ctx> = run.iter().map(|_| self.ctx(false)).collect();
+            let proto = self.proto;
+            let done = shard.with_db(|db| {
+                for (p, ctx) in run.into_iter().zip(ctxs) {
+                    let f = match p.command.apply(db, &ctx) {
+                        Reply::Frame(f) => f,
+                        Reply::Block(b) => b.timeout_reply,
+                    };
+                    encode(&f, proto, out);
+                }
+            });
+            if done.is_none() {
+                encode(
+                    &Frame::static_error("CLUSTERDOWN The cluster is down"),
+                    proto,
+                    out,
+                );
             }
         }
     }
 
-    /// Applies a keyspace command and serves any clients it unblocks.
-    fn apply(&mut self, shard: &mut Shard, command: Command, ctx: Ctx) -> Outcome {
-        let keys_ready_possible = !shard.blocked.is_empty();
-        shard.db.track_ready = keys_ready_possible;
-        match command.apply(&mut shard.db, &ctx) {
-            Reply::Frame(f) => {
-                if keys_ready_possible {
-                    shard.blocked.serve(&mut shard.db, ctx.now_ms, ctx.seed);
-                    shard.db.track_ready = !shard.blocked.is_empty();
-                }
-                self.after_write(shard);
-                Outcome::Reply(f)
+    /// Runs one blocking command; returns the parked waiter if it must wait.
+    async fn run_blocking(&mut self, p: Pending, out: &mut BytesMut) -> Option<Parked> {
+        let shard = self.shared.shard.clone();
+        let write = p.spec.is_write();
+        if let Some(moved) = self.redirect(p.slot, write) {
+            encode(&moved, self.proto, out);
+            return None;
+        }
+        // Inside MULTI nothing blocks (handled by EXEC); here the command may block.
+        let ctx = self.ctx(true);
+        if write {
+            match shard.propose(vec![Proposal::new(p.args.clone(), ctx)]).await {
+                Ok(mut replies) => match replies.pop() {
+                    Some(CommandReply::Frame(b)) => out.extend_from_slice(&b),
+                    Some(CommandReply::Blocked {
+                        keys,
+                        deadline_ms,
+                        timeout_reply,
+                        retry_args,
+                    }) => {
+                        let (tx, rx) = oneshot::channel();
+                        let w = Waiter {
+                            keys: keys.clone(),
+                            args: retry_args.unwrap_or(p.args),
+                            retry: Retry::Propose,
+                            resp3: ctx.resp3,
+                            deadline_ms,
+                            timeout_reply: timeout_reply.clone(),
+                            tx,
+                        };
+                        let id = lock(&shard.blocked).add(w);
+                        shard.update_tracking();
+                        // Data may have arrived between our entry and the registration:
+                        // look once more, as a retry.
+                        let poke = shard.clone();
+                        tokio::spawn(async move {
+                            crate::blocking::serve_ready(&poke, keys).await;
+                        });
+                        return Some(Parked {
+                            id,
+                            rx,
+                            deadline_ms,
+                            timeout_reply,
+                        });
+                    }
+                    None => {}
+                },
+                Err(e) => encode(&not_leader_reply(&e, p.slot, true), self.proto, out),
             }
+            return None;
+        }
+        // A blocking read (XREAD BLOCK): served from local state; registered under the
+        // state machine's lock so no write can slip between the read and the waiter.
+        if shard.is_leader()
+            && let Err(e) = shard.read_barrier().await
+        {
+            encode(&not_leader_reply(&e, p.slot, false), self.proto, out);
+            return None;
+        }
+        let resp3 = ctx.resp3;
+        let args = p.args;
+        let result = shard.with_db(|db| match p.command.apply(db, &ctx) {
+            Reply::Frame(f) => Err(f),
             Reply::Block(b) => {
                 let (tx, rx) = oneshot::channel();
-                let id = shard.blocked.add(Waiter {
+                let timeout_reply = encoded(&b.timeout_reply, resp3);
+                let w = Waiter {
                     keys: b.keys,
-                    retry: b.retry,
-                    resp3: ctx.resp3,
+                    args: b.retry_args.unwrap_or(args),
+                    retry: Retry::Local,
+                    resp3,
+                    deadline_ms: b.deadline_ms,
+                    timeout_reply: timeout_reply.clone(),
                     tx,
-                });
-                shard.db.track_ready = true;
-                Outcome::Blocked {
+                };
+                db.track_ready = true;
+                let id = lock(&shard.blocked).add(w);
+                Ok(Parked {
                     id,
                     rx,
                     deadline_ms: b.deadline_ms,
-                    timeout_reply: b.timeout_reply,
-                }
+                    timeout_reply,
+                })
+            }
+        });
+        match result {
+            Some(Ok(parked)) => {
+                shard.update_tracking();
+                Some(parked)
+            }
+            Some(Err(f)) => {
+                encode(&f, self.proto, out);
+                None
+            }
+            None => {
+                encode(
+                    &Frame::static_error("CLUSTERDOWN The cluster is down"),
+                    self.proto,
+                    out,
+                );
+                None
             }
         }
     }
 
-    fn after_write(&mut self, shard: &mut Shard) {
-        // Keyspace notifications, published under the shard lock: in write order.
-        if shard.db.notify_classes != 0 {
-            let events = shard.db.take_events();
-            cmd::pubsub::publish_key_events(&self.shared, events);
-        }
-    }
-
-    /// Runs a MULTI transaction's queued commands atomically.
-    pub fn exec(&mut self, multi: Multi) -> Frame {
+    /// Runs a MULTI transaction: its keyspace commands are proposed as one entry (so they
+    /// apply atomically on every replica), server commands run here, replies in order.
+    async fn exec(&mut self, multi: Multi, out: &mut BytesMut) {
         if multi.aborted {
-            return Frame::static_error(
-                "EXECABORT Transaction discarded because of previous errors.",
+            encode(
+                &Frame::static_error("EXECABORT Transaction discarded because of previous errors."),
+                self.proto,
+                out,
             );
+            return;
         }
-        let shared = self.shared.clone();
-        let mut replies = Vec::with_capacity(multi.queued.len());
-        let mut guard = Some(lock(&shared.shard));
+        enum Slot {
+            Done(Bytes),
+            Proposed,
+            Server(std::borrow::Cow<'static, str>, Vec<Bytes>),
+        }
+        let mut slots = Vec::with_capacity(multi.queued.len());
+        let mut proposals = Vec::new();
+        let mut first_slot = None;
         for q in multi.queued {
-            let reply = match shoal_core::parse(&q.args) {
-                Err(e) => e,
-                Ok(Parsed::Keyspace(_, command)) => {
-                    let ctx = self.ctx(false);
-                    let shard = guard.get_or_insert_with(|| lock(&shared.shard));
-                    // Blocked clients are served once EXEC is done, as Redis does
-                    // (handleClientsBlockedOnKeys runs after the whole EXEC): a reader
-                    // woken by a transaction sees all of its writes.
-                    shard.db.track_ready = !shard.blocked.is_empty();
-                    let reply = match command.apply(&mut shard.db, &ctx) {
-                        Reply::Frame(f) => f,
-                        // Commands never block inside MULTI (may_block is false).
-                        Reply::Block(b) => b.timeout_reply,
-                    };
-                    self.after_write(shard);
-                    reply
+            match shoal_core::parse(&q.args) {
+                Err(e) => slots.push(Slot::Done(encoded(&e, self.resp3()))),
+                Ok(Parsed::Keyspace(spec, _)) => {
+                    if first_slot.is_none() {
+                        first_slot = key_slot(spec, &q.args).ok().flatten();
+                    }
+                    proposals.push(Proposal::new(q.args, self.ctx(false)));
+                    slots.push(Slot::Proposed);
                 }
-                Ok(Parsed::Server(_, name)) => {
-                    // Server commands take other locks (clients, shard for INFO): never
-                    // call them with the shard lock held.
-                    guard = None;
+                Ok(Parsed::Server(_, name)) => slots.push(Slot::Server(name, q.args)),
+            }
+        }
+        let mut replies = Vec::new();
+        if !proposals.is_empty() {
+            match self.shared.shard.propose(proposals).await {
+                Ok(r) => replies = r,
+                Err(e) => {
+                    encode(&not_leader_reply(&e, first_slot, true), self.proto, out);
+                    return;
+                }
+            }
+        }
+        let mut replies = replies.into_iter();
+        let mut parts: Vec<Bytes> = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match slot {
+                Slot::Done(b) => parts.push(b),
+                Slot::Proposed => parts.push(match replies.next() {
+                    Some(CommandReply::Frame(b)) => b,
+                    Some(CommandReply::Blocked { timeout_reply, .. }) => timeout_reply,
+                    None => encoded(&Frame::Null, self.resp3()),
+                }),
+                Slot::Server(name, args) => {
                     // SUBSCRIBE inside MULTI: its confirmations join EXEC's array (Redis
                     // writes them after an array header counting commands, not replies).
-                    let mut many = cmd::execute_many(self, &name, &q.args);
-                    let last = many.pop().unwrap_or(Frame::Null);
-                    replies.append(&mut many);
-                    last
+                    for f in cmd::execute_many(self, &name, &args) {
+                        parts.push(encoded(&f, self.resp3()));
+                    }
                 }
-            };
-            replies.push(reply);
+            }
         }
-        let ctx = self.ctx(true);
-        let shard: &mut Shard = guard.get_or_insert_with(|| lock(&shared.shard));
-        if !shard.blocked.is_empty() {
-            shard.blocked.serve(&mut shard.db, ctx.now_ms, ctx.seed);
+        out.extend_from_slice(format!("*{}\r\n", parts.len()).as_bytes());
+        for p in parts {
+            out.extend_from_slice(&p);
         }
-        shard.db.track_ready = !shard.blocked.is_empty();
-        Frame::Array(replies)
+    }
+}
+
+/// The reply for a command this node cannot run.
+fn not_leader_reply(e: &ShardError, slot: Option<u16>, write: bool) -> Frame {
+    match (e, slot) {
+        (ShardError::NotLeader(Some((_, leader))), Some(slot)) => {
+            Frame::error(format!("MOVED {slot} {}", leader.client_addr))
+        }
+        (ShardError::NotLeader(Some(_)), None) if write => {
+            Frame::static_error("READONLY You can't write against a read only replica.")
+        }
+        (ShardError::Unavailable(why), _) => {
+            tracing::debug!("shard unavailable: {why}");
+            Frame::static_error("CLUSTERDOWN The cluster is down")
+        }
+        _ => Frame::static_error("CLUSTERDOWN The cluster is down"),
     }
 }
 
@@ -279,29 +509,31 @@ fn spec_name(full_name: &str) -> &str {
     full_name.split('|').next().unwrap_or(full_name)
 }
 
-/// CROSSSLOT unless every key of the request hashes to one slot (Redis Cluster's rule;
-/// Shoal is always a cluster, even of one node).
-fn cross_slot(spec: &CommandSpec, args: &[Bytes]) -> Option<Frame> {
-    // Commands with at most one key (most of them) cannot cross slots.
-    if spec.keys.is_none() && (spec.first_key == 0 || spec.first_key == spec.last_key) {
-        return None;
+/// The slot of a request's keys: Ok(None) without keys, CROSSSLOT unless every key
+/// hashes to one slot (Redis Cluster's rule; Shoal is always a cluster).
+fn key_slot(spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u16>, Frame> {
+    if spec.keys.is_none() && spec.first_key == 0 {
+        return Ok(None);
     }
-    let positions = spec.key_positions(args);
+    if spec.keys.is_none() && spec.first_key == spec.last_key {
+        let i = spec.first_key as usize;
+        return Ok(args.get(i).map(|k| shoal_slots::key_slot(k)));
+    }
     let mut slot = None;
-    for p in positions {
+    for p in spec.key_positions(args) {
         let Some(k) = args.get(p) else { continue };
         let s = shoal_slots::key_slot(k);
         match slot {
             None => slot = Some(s),
             Some(x) if x != s => {
-                return Some(Frame::static_error(
+                return Err(Frame::static_error(
                     "CROSSSLOT Keys in request don't hash to the same slot",
                 ));
             }
             _ => {}
         }
     }
-    None
+    Ok(slot)
 }
 
 /// How a batch of buffered requests ended.
@@ -309,12 +541,7 @@ enum BatchEnd {
     /// Everything complete was executed; read more.
     NeedMore,
     /// A command blocked; its reply comes later.
-    Blocked {
-        id: u64,
-        rx: oneshot::Receiver<Frame>,
-        deadline_ms: Option<u64>,
-        timeout_reply: Frame,
-    },
+    Blocked(Parked),
     /// A framing error: reply it, then close.
     ProtocolError(String),
 }
@@ -413,9 +640,8 @@ impl Out {
     }
 }
 
-/// Executes every complete request in `inbuf`, encoding replies into `out`. Synchronous so
-/// the shard lock, held across the batch, can never be held across an await.
-fn run_batch(
+/// Executes every complete request in `inbuf`, encoding replies into `out`.
+async fn run_batch(
     session: &mut Session,
     decoder: &mut RequestDecoder,
     inbuf: &mut BytesMut,
@@ -423,9 +649,9 @@ fn run_batch(
     limits: &Limits,
     shared: &Shared,
 ) -> BatchEnd {
-    let mut guard = None;
     let mut executed = 0u64;
     session.now_ms = unix_ms();
+    let mut seg: Vec<Pending> = Vec::new();
     let end = loop {
         if session.close {
             break BatchEnd::NeedMore;
@@ -436,27 +662,40 @@ fn run_batch(
             Err(e) => break BatchEnd::ProtocolError(e.0),
         };
         executed += 1;
-        let outcome = session.execute(args, &mut guard, shared);
-        if !session.stash.is_empty() {
-            let bytes = std::mem::take(&mut session.stash_bytes);
-            out.push_all(&mut session.stash, bytes);
-        }
-        match outcome {
-            Outcome::Reply(f) => {
+        match session.classify(args) {
+            Step::Keyspace(p) if p.spec.has(flags::BLOCKING) => {
+                flush_segment(session, &mut seg, out).await;
+                if let Some(parked) = session.run_blocking(p, &mut out.buf).await {
+                    break BatchEnd::Blocked(parked);
+                }
+            }
+            Step::Keyspace(p) => {
+                seg.push(p);
+                if seg.len() >= 1024 {
+                    flush_segment(session, &mut seg, out).await;
+                }
+            }
+            Step::Reply(f) => {
+                flush_segment(session, &mut seg, out).await;
                 if f.is_error() {
                     shared
                         .stats
                         .total_error_replies
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                // A subscriber's messages published before this reply (its own PUBLISH
-                // included) precede it, as in Redis.
-                if session.subs > 0 {
-                    out.drain(&session.outbox);
-                }
-                encode(&f, session.proto, &mut out.buf)
+                emit(session, &f, out);
             }
-            Outcome::Many(frames) => {
+            Step::Exec(m) => {
+                flush_segment(session, &mut seg, out).await;
+                session.exec(m, &mut out.buf).await;
+            }
+            Step::Server(name, args) => {
+                flush_segment(session, &mut seg, out).await;
+                let frames = cmd::execute_many(session, &name, &args);
+                if !session.stash.is_empty() {
+                    let bytes = std::mem::take(&mut session.stash_bytes);
+                    out.push_all(&mut session.stash, bytes);
+                }
                 for f in &frames {
                     if f.is_error() {
                         shared
@@ -464,25 +703,18 @@ fn run_batch(
                             .total_error_replies
                             .fetch_add(1, Ordering::Relaxed);
                     }
-                    encode(f, session.proto, &mut out.buf);
                 }
-            }
-            Outcome::Blocked {
-                id,
-                rx,
-                deadline_ms,
-                timeout_reply,
-            } => {
-                break BatchEnd::Blocked {
-                    id,
-                    rx,
-                    deadline_ms,
-                    timeout_reply,
-                };
+                if frames.len() == 1 {
+                    emit(session, &frames[0], out);
+                } else {
+                    for f in &frames {
+                        encode(f, session.proto, &mut out.buf);
+                    }
+                }
             }
         }
     };
-    drop(guard);
+    flush_segment(session, &mut seg, out).await;
     if executed > 0 {
         shared
             .stats
@@ -494,6 +726,26 @@ fn run_batch(
             .store(shared.uptime_ms(), Ordering::Relaxed);
     }
     end
+}
+
+/// One reply, after the subscriber's messages published before it (its own PUBLISH's
+/// included), as in Redis.
+fn emit(session: &Session, f: &Frame, out: &mut Out) {
+    if session.subs > 0 {
+        out.drain(&session.outbox);
+    }
+    encode(f, session.proto, &mut out.buf);
+}
+
+async fn flush_segment(session: &mut Session, seg: &mut Vec<Pending>, out: &mut Out) {
+    if seg.is_empty() {
+        return;
+    }
+    if session.subs > 0 {
+        out.drain(&session.outbox);
+    }
+    let s = std::mem::take(seg);
+    session.run_segment(s, &mut out.buf).await;
 }
 
 /// Writes `out`, giving up if the client is killed or closed for its output buffer
@@ -557,7 +809,8 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
             &mut out,
             &limits,
             &shared,
-        );
+        )
+        .await;
         match end {
             BatchEnd::NeedMore => {}
             BatchEnd::ProtocolError(e) => {
@@ -569,32 +822,17 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                 let _ = flush(&shared, &mut socket, &mut out, &info, &outbox).await;
                 break;
             }
-            BatchEnd::Blocked {
-                id,
-                rx,
-                deadline_ms,
-                timeout_reply,
-            } => {
+            BatchEnd::Blocked(parked) => {
                 if !flush(&shared, &mut socket, &mut out, &info, &outbox).await {
-                    cancel_wait(&shared, id);
+                    cancel_wait(&shared, parked.id);
                     break;
                 }
-                let reply = wait_blocked(
-                    &shared,
-                    &mut socket,
-                    &mut inbuf,
-                    &outbox,
-                    id,
-                    rx,
-                    deadline_ms,
-                    timeout_reply,
-                )
-                .await;
+                let reply = wait_blocked(&shared, &mut socket, &mut inbuf, &outbox, parked).await;
                 match reply {
-                    Some(f) => {
+                    Some(b) => {
                         // Messages pushed while blocked, then the reply.
                         out.drain(&outbox);
-                        encode(&f, session.proto, &mut out.buf)
+                        out.buf.extend_from_slice(&b);
                     }
                     None => break,
                 }
@@ -627,25 +865,26 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
 }
 
 fn cancel_wait(shared: &Shared, id: u64) {
-    let mut shard = lock(&shared.shard);
-    shard.blocked.remove(id);
-    shard.db.track_ready = !shard.blocked.is_empty();
+    lock(&shared.shard.blocked).remove(id);
+    shared.shard.update_tracking();
 }
 
 /// Waits for a blocked command's reply. Keeps reading (and buffering) what the client
 /// sends meanwhile so a disconnect is noticed, and writes Pub/Sub messages (RESP3
 /// subscribers may block). Returns None if the client went away.
-#[allow(clippy::too_many_arguments)]
 async fn wait_blocked(
     shared: &Shared,
     socket: &mut TcpStream,
     inbuf: &mut BytesMut,
     outbox: &Outbox,
-    id: u64,
-    mut rx: oneshot::Receiver<Frame>,
-    deadline_ms: Option<u64>,
-    timeout_reply: Frame,
-) -> Option<Frame> {
+    parked: Parked,
+) -> Option<Bytes> {
+    let Parked {
+        id,
+        mut rx,
+        deadline_ms,
+        timeout_reply,
+    } = parked;
     shared.stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
     let sleep = async {
         match deadline_ms {
@@ -655,21 +894,28 @@ async fn wait_blocked(
     };
     tokio::pin!(sleep);
     let mut pushes = Out::new();
+    let mut timed_out = false;
     let result = loop {
         tokio::select! {
             r = &mut rx => break r.ok(),
-            _ = &mut sleep => {
-                // Timed out, unless a writer served us in the meantime.
-                let removed = {
-                    let mut shard = lock(&shared.shard);
-                    let removed = shard.blocked.remove(id);
-                    shard.db.track_ready = !shard.blocked.is_empty();
-                    removed
-                };
-                if removed {
+            _ = &mut sleep, if !timed_out => {
+                // Timed out, unless a retry is serving us right now (then its outcome
+                // decides: a pop is never lost to a client told it timed out).
+                let removal = lock(&shared.shard.blocked).remove(id);
+                match removal {
+                    Removal::Removed => {
+                        shared.shard.update_tracking();
+                        break Some(timeout_reply);
+                    }
+                    Removal::InFlight | Removal::Gone => timed_out = true,
+                }
+            }
+            _ = tokio::time::sleep(Duration::from_millis(10)), if timed_out => {
+                // A retry put us back after our deadline: time out now.
+                if lock(&shared.shard.blocked).remove(id) == Removal::Removed {
+                    shared.shard.update_tracking();
                     break Some(timeout_reply);
                 }
-                break rx.await.ok();
             }
             r = socket.read_buf(inbuf) => match r {
                 Ok(0) | Err(_) => {

@@ -4,6 +4,7 @@ mod blocking;
 mod cmd;
 mod config;
 mod connection;
+mod shard;
 mod state;
 
 use std::sync::Arc;
@@ -11,11 +12,15 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use shoal_core::{Command, Ctx, Db};
+use std::collections::BTreeMap;
+
+use shoal_core::Ctx;
+use shoal_raft::{CommandReply, Node, NodeConfig, NodeInfo, Proposal};
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
 use crate::config::{Cli, Config};
+use crate::shard::ShardHandle;
 use crate::state::{ClientInfo, Shared, lock, unix_ms};
 
 fn main() {
@@ -50,29 +55,76 @@ fn main() {
     }
 }
 
-async fn run(config: Config) -> std::io::Result<()> {
+async fn run(config: Config) -> Result<(), String> {
     let addr = format!("{}:{}", config.bind, config.port);
-    let listener = TcpListener::bind(&addr).await?;
-    let mut db = Db::new();
-    if let Some((classes, k, e)) = config::parse_notify_flags(&config.notify_keyspace_events)
-        && (k || e)
-    {
-        db.notify_classes = classes;
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bus_addr = format!("{}:{}", config.bind, config.cluster_port);
+    let bus = TcpListener::bind(&bus_addr)
+        .await
+        .map_err(|e| format!("cannot listen on cluster bus {bus_addr}: {e}"))?;
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("cannot create {}: {e}", config.data_dir.display()))?;
+
+    // The Raft side: storage, the shard's group, the cluster bus.
+    let mut node_config = NodeConfig::new(config.node_id, &config.data_dir);
+    node_config.fsync = config.fsync_policy;
+    let node = Node::open(node_config)
+        .await
+        .map_err(|e| format!("cannot open data dir {}: {e}", config.data_dir.display()))?;
+    node.serve(bus);
+    node.start_group(shard::GROUP)
+        .await
+        .map_err(|e| format!("cannot start the shard: {e}"))?;
+    let members: BTreeMap<u64, NodeInfo> = config
+        .initial_cluster
+        .iter()
+        .map(|m| {
+            (
+                m.id,
+                NodeInfo {
+                    client_addr: m.client_addr.clone(),
+                    cluster_addr: m.cluster_addr.clone(),
+                },
+            )
+        })
+        .collect();
+    // Every node initializes with the same membership: a no-op once the group has a log,
+    // so the cluster bootstraps exactly once and restarts are safe.
+    node.initialize(shard::GROUP, members)
+        .await
+        .map_err(|e| format!("cannot initialize the shard: {e}"))?;
+    if config.initial_cluster.len() == 1 {
+        // A cluster of one need not wait out an election timeout to lead.
+        if let Ok(raft) = node.raft(shard::GROUP) {
+            let _ = raft.trigger().elect(false).await;
+        }
     }
-    let shared = Arc::new(Shared::new(config, db));
-    {
-        let (k, e) = config::parse_notify_flags(&shared.config.notify_keyspace_events)
-            .map(|(_, k, e)| (k, e))
-            .unwrap_or_default();
+    let handle = ShardHandle::start(node.clone(), shard::GROUP);
+    // Serve clients once a leader is known (a restarting single node replays its log
+    // first), or after a few seconds regardless: a node of a cluster that has not formed
+    // yet still answers, with CLUSTERDOWN.
+    handle.wait_for_leader(Duration::from_secs(5)).await;
+
+    let node_id = config.node_id;
+    let notify = config::parse_notify_flags(&config.notify_keyspace_events);
+    let shared = Arc::new(Shared::new(config, handle, node_id));
+    if let Some((classes, k, e)) = notify {
+        if k || e {
+            shared.shard.with_db(|db| db.notify_classes = classes);
+        }
         let mut rt = shared.runtime.write().unwrap_or_else(|e| e.into_inner());
         rt.notify_keyspace = k;
         rt.notify_keyevent = e;
     }
     info!(
-        "shoal {} listening on {addr} (cluster of one, node {}); data is held in memory",
+        "shoal {} listening on {addr} (node {node_id}, cluster bus {bus_addr}, fsync {}, data in {})",
         env!("CARGO_PKG_VERSION"),
-        shared.node_id
+        shared.config.fsync,
+        shared.config.data_dir.display(),
     );
+    tokio::spawn(effects_loop(shared.clone()));
     tokio::spawn(active_expire(shared.clone()));
     let shutdown = tokio::signal::ctrl_c();
     tokio::pin!(shutdown);
@@ -89,6 +141,7 @@ async fn run(config: Config) -> std::io::Result<()> {
             },
             _ = &mut shutdown => {
                 info!("shutting down");
+                node.shutdown().await;
                 return Ok(());
             }
         };
@@ -137,46 +190,84 @@ async fn run(config: Config) -> std::io::Result<()> {
     }
 }
 
-/// Deletes expired keys in the background, as Redis's active expire cycle: every 100 ms,
-/// in bounded batches so a burst of expiries never stalls clients for long.
+/// Deletes expired keys in the background, as Redis's active expire cycle: every 100 ms
+/// the leader proposes `__purgeexpired` while keys are past their deadline, in bounded
+/// batches so a burst of expiries never stalls clients for long. Replicas apply the same
+/// deletions from the log (as Redis replicas receive DELs from their master).
 async fn active_expire(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
         for _ in 0..10 {
+            if !shared.shard.is_leader() {
+                break;
+            }
             let now = unix_ms();
-            let mut shard = lock(&shared.shard);
-            if shard.db.next_deadline().is_none_or(|d| d >= now) {
+            let due = shared
+                .shard
+                .with_db(|db| db.next_deadline().is_some_and(|d| d < now))
+                .unwrap_or(false);
+            if !due {
                 break;
             }
             let ctx = Ctx {
                 now_ms: now,
                 ..Ctx::default()
             };
-            let cmd =
-                Command::Generic(shoal_core::generic::GenericCommand::PurgeExpired { limit: 200 });
-            let reply = cmd.apply(&mut shard.db, &ctx);
-            // "expired" keyspace notifications.
-            if shard.db.notify_classes != 0 {
-                let events = shard.db.take_events();
-                cmd::pubsub::publish_key_events(&shared, events);
-            }
-            if let shoal_core::Reply::Frame(shoal_resp::Frame::Integer(n)) = reply {
-                shared
-                    .stats
-                    .expired_keys
-                    .fetch_add(n as u64, Ordering::Relaxed);
-                // An expired stream ends the wait of clients blocked in XREADGROUP on it
-                // (-UNBLOCKED), at once, as Redis's expire cycle does.
-                let shard = &mut *shard;
-                if !shard.blocked.is_empty() {
-                    shard.blocked.serve(&mut shard.db, now, 0);
-                    shard.db.track_ready = !shard.blocked.is_empty();
+            let purge = Proposal::new(shoal_core::generic::purge_expired_args(200), ctx);
+            match shared.shard.propose(vec![purge]).await {
+                Ok(replies) => {
+                    let n = match replies.first() {
+                        Some(CommandReply::Frame(b)) => parse_integer_reply(b),
+                        _ => 0,
+                    };
+                    shared
+                        .stats
+                        .expired_keys
+                        .fetch_add(n, Ordering::Relaxed);
+                    if n < 200 {
+                        break;
+                    }
                 }
-                if n < 200 {
-                    break;
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+/// The value of an encoded `:N` reply (0 for anything else).
+fn parse_integer_reply(b: &[u8]) -> u64 {
+    b.strip_prefix(b":")
+        .and_then(|r| r.strip_suffix(b"\r\n"))
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Consumes the shard's effects: publishes keyspace events to this node's subscribers
+/// (every replica applies every entry, so every node's subscribers hear every event),
+/// and retries blocked clients whose keys became ready.
+async fn effects_loop(shared: Arc<Shared>) {
+    let Ok(mut rx) = shared.shard.node.subscribe_effects(shared.shard.group) else {
+        return;
+    };
+    loop {
+        let effects = match rx.recv().await {
+            Ok(e) => e,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                // Signals were lost: retry everyone rather than leave clients blocked.
+                shoal_core::db::Effects {
+                    ready: lock(&shared.shard.blocked).keys(),
+                    events: Vec::new(),
                 }
             }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        if !effects.events.is_empty() {
+            cmd::pubsub::publish_key_events(&shared, effects.events);
+        }
+        if !effects.ready.is_empty() {
+            blocking::serve_ready(&shared.shard, effects.ready).await;
         }
     }
 }

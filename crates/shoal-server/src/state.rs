@@ -6,18 +6,10 @@ use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use shoal_core::Db;
 use tokio::sync::Notify;
 
-use crate::blocking::Blocked;
+use crate::shard::ShardHandle;
 use crate::config::Config;
-
-/// One shard's keyspace and the clients blocked on its keys. They share one lock so that
-/// a write and the serving of the clients it unblocks are atomic, as in Redis.
-pub struct Shard {
-    pub db: Db,
-    pub blocked: Blocked,
-}
 
 /// Settings CONFIG SET may change at run time.
 #[derive(Debug, Clone)]
@@ -74,7 +66,10 @@ impl ClientInfo {
 pub struct Shared {
     pub config: Config,
     pub runtime: RwLock<Runtime>,
-    pub shard: Mutex<Shard>,
+    /// The shard this node serves (all slots, for now), replicated by Raft.
+    pub shard: Arc<ShardHandle>,
+    /// This node's Raft id.
+    pub node_id_num: u64,
     pub clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
     pub next_client_id: AtomicU64,
     pub stats: Stats,
@@ -98,6 +93,23 @@ pub fn unix_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// A node's cluster ID (40 hex characters, as Redis Cluster's) derived from its Raft id,
+/// so every node names every other node the same way without exchanging IDs.
+pub fn node_name(id: u64) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ id;
+    let mut s = String::with_capacity(40);
+    while s.len() < 40 {
+        // splitmix64 steps: well spread, deterministic.
+        h = h.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = h;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        s.push_str(&format!("{:016x}", z ^ (z >> 31)));
+    }
+    s.truncate(40);
+    s
 }
 
 /// 40 random-looking hex characters from the std hasher's per-process random keys.
@@ -124,7 +136,7 @@ pub fn random_hex40() -> String {
 }
 
 impl Shared {
-    pub fn new(config: Config, db: Db) -> Shared {
+    pub fn new(config: Config, shard: Arc<ShardHandle>, node_id: u64) -> Shared {
         let runtime = Runtime {
             requirepass: config.requirepass.clone(),
             maxclients: config.maxclients,
@@ -134,15 +146,13 @@ impl Shared {
         };
         Shared {
             runtime: RwLock::new(runtime),
-            shard: Mutex::new(Shard {
-                db,
-                blocked: Blocked::default(),
-            }),
+            shard,
+            node_id_num: node_id,
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             stats: Stats::default(),
             pubsub: shoal_pubsub::Registry::new(config.client_output_buffer_limit[2]),
-            node_id: random_hex40(),
+            node_id: node_name(node_id),
             run_id: random_hex40(),
             started: Instant::now(),
             config,

@@ -11,7 +11,7 @@ use crate::config::{
     format_notify_flags, format_obuf_limits, parse_notify_flags, parse_obuf_limits,
 };
 use crate::connection::Session;
-use crate::state::{Shared, lock};
+use crate::state::Shared;
 
 /// Every parameter CONFIG GET knows, with whether CONFIG SET may change it.
 const PARAMS: &[(&str, bool)] = &[
@@ -49,7 +49,7 @@ fn get(sh: &Shared, name: &str) -> String {
         "timeout" => "0".into(),
         "proto-max-bulk-len" => c.proto_max_bulk_len.to_string(),
         "notify-keyspace-events" => {
-            let classes = lock(&sh.shard).db.notify_classes;
+            let classes = sh.shard.with_db(|db| db.notify_classes).unwrap_or(0);
             format_notify_flags(classes, rt.notify_keyspace, rt.notify_keyevent)
         }
         "save" => String::new(),
@@ -91,7 +91,8 @@ fn set(sh: &Shared, name: &str, value: &[u8]) -> Result<(), String> {
             rt.notify_keyspace = k;
             rt.notify_keyevent = e;
             // Events are only worth building when they will be published somewhere.
-            lock(&sh.shard).db.notify_classes = if k || e { classes } else { 0 };
+            let classes = if k || e { classes } else { 0 };
+            sh.shard.with_db(|db| db.notify_classes = classes);
         }
         "client-output-buffer-limit" => {
             rt.obuf_limits = parse_obuf_limits(&v, rt.obuf_limits)?;

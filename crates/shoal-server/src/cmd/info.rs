@@ -65,6 +65,14 @@ fn cpu_seconds() -> (f64, f64) {
     (tick(11), tick(12))
 }
 
+/// `host:port` → (host, port).
+pub fn split_addr(addr: &str) -> (String, u16) {
+    match addr.rsplit_once(':') {
+        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(0)),
+        None => (addr.to_string(), 0),
+    }
+}
+
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
     if b < 1024.0 {
@@ -132,7 +140,9 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
         }
         "persistence" => write!(
             out,
-            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\nshoal_durability:memory\r\n"
+            "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\nrdb_last_save_time:0\r\nrdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\naof_last_write_status:ok\r\nshoal_durability:raft\r\nshoal_fsync:{}\r\nshoal_data_dir:{}\r\n",
+            sh.config.fsync,
+            sh.config.data_dir.display()
         ),
         "stats" => write!(
             out,
@@ -150,11 +160,50 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
             // Redis 7.2's name; 7.0 has no such field.
             ld(&sh.pubsub.disconnections),
         ),
-        "replication" => write!(
-            out,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            sh.run_id
-        ),
+        "replication" => {
+            let leader = sh.shard.leader();
+            let me = sh.node_id_num;
+            let followers: Vec<_> = sh
+                .shard
+                .members()
+                .into_iter()
+                .filter(|(id, _)| *id != me)
+                .collect();
+            let offset = sh.shard.node.applied_index(sh.shard.group).ok().flatten().unwrap_or(0);
+            match leader {
+                Some((id, _)) if id == me => {
+                    let _ = write!(
+                        out,
+                        "# Replication\r\nrole:master\r\nconnected_slaves:{}\r\n",
+                        followers.len()
+                    );
+                    for (i, (_, n)) in followers.iter().enumerate() {
+                        let (host, port) = split_addr(&n.client_addr);
+                        let _ = write!(
+                            out,
+                            "slave{i}:ip={host},port={port},state=online,offset={offset},lag=0\r\n"
+                        );
+                    }
+                }
+                other => {
+                    let (host, port) = other
+                        .as_ref()
+                        .map(|(_, n)| split_addr(&n.client_addr))
+                        .unwrap_or_default();
+                    let _ = write!(
+                        out,
+                        "# Replication\r\nrole:slave\r\nmaster_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{}\r\nslave_repl_offset:{offset}\r\nslave_read_only:1\r\nconnected_slaves:0\r\n",
+                        if other.is_some() { "up" } else { "down" }
+                    );
+                }
+            }
+            write!(
+                out,
+                "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_repl_offset:{offset}\r\nshoal_raft_term:{}\r\n",
+                sh.run_id,
+                sh.shard.node.term(sh.shard.group).unwrap_or(0)
+            )
+        }
         "cpu" => {
             let (user, sys) = cpu_seconds();
             write!(
@@ -164,9 +213,10 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
         }
         "cluster" => write!(out, "# Cluster\r\ncluster_enabled:1\r\n"),
         "keyspace" => {
-            let shard = lock(&sh.shard);
-            let (keys, expires) = (shard.db.len(), shard.db.expires_len());
-            drop(shard);
+            let (keys, expires) = sh
+                .shard
+                .with_db(|db| (db.len(), db.expires_len()))
+                .unwrap_or_default();
             if keys > 0 {
                 write!(
                     out,

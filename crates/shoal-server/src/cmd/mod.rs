@@ -66,15 +66,8 @@ pub fn execute(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
                 .store(1, std::sync::atomic::Ordering::Relaxed);
             Frame::ok()
         }
-        "exec" => match s.multi.take() {
-            None => Frame::static_error("ERR EXEC without MULTI"),
-            Some(m) => {
-                s.info
-                    .in_multi
-                    .store(0, std::sync::atomic::Ordering::Relaxed);
-                s.exec(m)
-            }
-        },
+        // EXEC is asynchronous (it proposes the transaction): the connection runs it.
+        "exec" => Frame::static_error("ERR EXEC without MULTI"),
         "discard" => match s.multi.take() {
             None => Frame::static_error("ERR DISCARD without MULTI"),
             Some(_) => {

@@ -1,0 +1,231 @@
+//! The server's handle on its shard: a Raft group (shoal-raft) whose state machine is the
+//! shard's `shoal_core::Db`.
+//!
+//! - **Writes** are proposed. The [`proposer`](ShardHandle::propose) gathers what every
+//!   connection submits while earlier proposals are in flight and proposes it as one
+//!   entry, each command keeping its own reply slot: throughput grows with load instead
+//!   of being bounded by the latency of one commit (fsync and a follower round trip).
+//! - **Reads** are served from the leader's applied state after a read barrier
+//!   (openraft's read-index, `ensure_linearizable`). Barriers are shared too: readers
+//!   that arrive while one is in flight wait for the next, which starts after they came.
+//! - **Effects** of applied entries (keys made ready for blocked clients, keyspace
+//!   events) arrive on a broadcast channel; [`effects_loop`] publishes the events to
+//!   local subscribers and, on the leader, retries blocked clients.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use bytes::Bytes;
+use shoal_core::Db;
+use shoal_raft::{CommandReply, GroupId, Node, NodeId, NodeInfo, Proposal};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::blocking::Blocked;
+use crate::state::lock;
+
+/// The one shard of this clusters (all slots).
+pub const GROUP: GroupId = 0;
+
+/// Proposals allowed in flight at once (each an entry with many commands).
+const MAX_IN_FLIGHT: usize = 4;
+/// Commands gathered into one entry at most (bounded below the gRPC message limit).
+const MAX_BATCH: usize = 4096;
+
+/// Why a shard operation did not happen, in the terms a client reply needs.
+#[derive(Clone, Debug)]
+pub enum ShardError {
+    /// Not the leader: `-MOVED` to this address, or `-CLUSTERDOWN` when none is known.
+    NotLeader(Option<(NodeId, NodeInfo)>),
+    /// Anything else (no quorum, stopped group): `-TRYAGAIN`-style unavailability.
+    Unavailable(String),
+}
+
+impl From<shoal_raft::Error> for ShardError {
+    fn from(e: shoal_raft::Error) -> Self {
+        match e {
+            shoal_raft::Error::NotLeader { leader, .. } => ShardError::NotLeader(leader),
+            other => ShardError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+struct Submission {
+    proposals: Vec<Proposal>,
+    tx: oneshot::Sender<Result<Vec<CommandReply>, ShardError>>,
+}
+
+/// The server's handle on its shard.
+pub struct ShardHandle {
+    pub node: Node,
+    pub group: GroupId,
+    proposals: mpsc::UnboundedSender<Submission>,
+    barriers: mpsc::UnboundedSender<oneshot::Sender<Result<(), ShardError>>>,
+    /// Clients blocked on this shard's keys (served by this node while it leads).
+    pub blocked: std::sync::Mutex<Blocked>,
+    /// Whether any client is blocked (so applies record ready keys).
+    tracking: AtomicBool,
+}
+
+impl ShardHandle {
+    /// Starts the proposer and barrier tasks of `group` on `node`.
+    pub fn start(node: Node, group: GroupId) -> Arc<ShardHandle> {
+        let (ptx, prx) = mpsc::unbounded_channel();
+        let (btx, brx) = mpsc::unbounded_channel();
+        tokio::spawn(proposer(node.clone(), group, prx));
+        tokio::spawn(barrier(node.clone(), group, brx));
+        Arc::new(ShardHandle {
+            node,
+            group,
+            proposals: ptx,
+            barriers: btx,
+            blocked: std::sync::Mutex::new(Blocked::default()),
+            tracking: AtomicBool::new(false),
+        })
+    }
+
+    /// Replicates `proposals` (possibly together with other connections' commands) and
+    /// returns their replies in order.
+    pub async fn propose(&self, proposals: Vec<Proposal>) -> Result<Vec<CommandReply>, ShardError> {
+        let (tx, rx) = oneshot::channel();
+        self.proposals
+            .send(Submission { proposals, tx })
+            .map_err(|_| ShardError::Unavailable("shutting down".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(ShardError::Unavailable("shutting down".into())))
+    }
+
+    /// Waits until a read of the local state is linearizable.
+    pub async fn read_barrier(&self) -> Result<(), ShardError> {
+        let (tx, rx) = oneshot::channel();
+        self.barriers
+            .send(tx)
+            .map_err(|_| ShardError::Unavailable("shutting down".into()))?;
+        rx.await
+            .unwrap_or_else(|_| Err(ShardError::Unavailable("shutting down".into())))
+    }
+
+    /// Runs `f` on the applied keyspace (must not change it: changes are proposed).
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> T) -> Option<T> {
+        self.node.with_db(self.group, f).ok()
+    }
+
+    pub fn is_leader(&self) -> bool {
+        self.node.is_leader(self.group).unwrap_or(false)
+    }
+
+    /// The leader as this node knows it.
+    pub fn leader(&self) -> Option<(NodeId, NodeInfo)> {
+        self.node.leader(self.group).ok().flatten()
+    }
+
+    /// Waits until some node leads the group, at most `max`; returns the leader.
+    pub async fn wait_for_leader(&self, max: std::time::Duration) -> Option<(NodeId, NodeInfo)> {
+        let deadline = tokio::time::Instant::now() + max;
+        loop {
+            if let Some(l) = self.leader() {
+                return Some(l);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+
+    /// The group's members, id order.
+    pub fn members(&self) -> Vec<(NodeId, NodeInfo)> {
+        self.node.members(self.group).unwrap_or_default()
+    }
+
+    /// Keeps the state machine recording ready keys exactly while clients are blocked.
+    pub fn update_tracking(&self) {
+        let want = !lock(&self.blocked).is_empty();
+        if self.tracking.swap(want, Ordering::Relaxed) != want {
+            self.with_db(|db| db.track_ready = want);
+        }
+    }
+}
+
+/// Gathers submissions into entries: takes everything queued when a slot frees up.
+async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Submission>) {
+    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+    while let Some(first) = rx.recv().await {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let mut subs = vec![first];
+        let mut n = subs[0].proposals.len();
+        while n < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(s) => {
+                    n += s.proposals.len();
+                    subs.push(s);
+                }
+                Err(_) => break,
+            }
+        }
+        let node = node.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut counts = Vec::with_capacity(subs.len());
+            let mut all = Vec::with_capacity(n);
+            let mut txs = Vec::with_capacity(subs.len());
+            for s in subs {
+                counts.push(s.proposals.len());
+                all.extend(s.proposals);
+                txs.push(s.tx);
+            }
+            match node.propose(group, shoal_raft::Batch::new(all)).await {
+                Ok(replies) => {
+                    let mut it = replies.into_iter();
+                    for (tx, c) in txs.into_iter().zip(counts) {
+                        let _ = tx.send(Ok(it.by_ref().take(c).collect()));
+                    }
+                }
+                Err(e) => {
+                    let e = ShardError::from(e);
+                    for tx in txs {
+                        let _ = tx.send(Err(e.clone()));
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Serves read barriers: one `ensure_linearizable` for every reader queued when it starts.
+async fn barrier(
+    node: Node,
+    group: GroupId,
+    mut rx: mpsc::UnboundedReceiver<oneshot::Sender<Result<(), ShardError>>>,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut waiting = vec![first];
+        while let Ok(w) = rx.try_recv() {
+            waiting.push(w);
+        }
+        let r = node
+            .ensure_linearizable(group)
+            .await
+            .map_err(ShardError::from);
+        for w in waiting {
+            let _ = w.send(r.clone());
+        }
+    }
+}
+
+/// Encodes a frame for a protocol (replies of local reads join the proposal replies,
+/// which arrive encoded).
+pub fn encoded(f: &shoal_resp::Frame, resp3: bool) -> Bytes {
+    let mut b = bytes::BytesMut::new();
+    shoal_resp::encode(
+        f,
+        if resp3 {
+            shoal_resp::Protocol::Resp3
+        } else {
+            shoal_resp::Protocol::Resp2
+        },
+        &mut b,
+    );
+    b.freeze()
+}
