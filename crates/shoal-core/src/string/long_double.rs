@@ -105,16 +105,8 @@ impl LongDouble {
     /// `self + other` rounded as the x87 FPU rounds (nearest, ties to even); None when
     /// the result is NaN (inf - inf).
     pub fn add(self, other: LongDouble) -> Option<LongDouble> {
-        let (
-            Kind::Finite {
-                mant: ma,
-                exp: ea,
-            },
-            Kind::Finite {
-                mant: mb,
-                exp: eb,
-            },
-        ) = (self.kind, other.kind)
+        let (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) =
+            (self.kind, other.kind)
         else {
             return match (self.kind, other.kind) {
                 (Kind::Inf, Kind::Inf) if self.neg != other.neg => None,
@@ -433,7 +425,11 @@ impl Big {
     fn any_below(&self, i: usize) -> bool {
         let (limbs, bits) = (i / 32, i % 32);
         self.0.iter().take(limbs).any(|&l| l != 0)
-            || (bits > 0 && self.0.get(limbs).is_some_and(|l| l & ((1 << bits) - 1) != 0))
+            || (bits > 0
+                && self
+                    .0
+                    .get(limbs)
+                    .is_some_and(|l| l & ((1 << bits) - 1) != 0))
     }
 
     /// The low 64 bits.
@@ -668,7 +664,16 @@ mod tests {
         ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad:?}");
         }
-        for good in ["1", "+1", "-1.5", ".5", "5.", "1E3", "0e99999999999999", "INF"] {
+        for good in [
+            "1",
+            "+1",
+            "-1.5",
+            ".5",
+            "5.",
+            "1E3",
+            "0e99999999999999",
+            "INF",
+        ] {
             assert!(LongDouble::parse(good.as_bytes()).is_some(), "{good:?}");
         }
     }

@@ -11,6 +11,7 @@
 //! NaN, and -0 is stored as 0 (as Redis's compact encoding does), so `f64::total_cmp`
 //! orders them as Redis's `<` does.
 
+mod algebra;
 pub mod ostree;
 mod range;
 
@@ -29,6 +30,7 @@ use crate::small::SmallBytes;
 use crate::snapshot::{Persist, Reader, SnapshotError, Writer};
 use crate::table::{CommandSpec, flags::*};
 use crate::value::Value;
+pub use algebra::{Aggregate, AlgebraOpts, Output, ZOp};
 use ostree::{ByteMap, OsTree};
 pub use range::{LexBound, RangeKind, ScoreBound};
 
@@ -222,6 +224,21 @@ pub enum ZSetCommand {
         key: Bytes,
         count: Option<i64>,
         with_scores: bool,
+    },
+    /// ZUNION/ZINTER/ZDIFF, their STORE forms (`dst`), ZINTERCARD. `opts` holds the
+    /// options or the error they gave, answered after the keys' type check.
+    Algebra {
+        op: ZOp,
+        dst: Option<Bytes>,
+        keys: Vec<Bytes>,
+        opts: Result<AlgebraOpts, Frame>,
+        output: Output,
+    },
+    RangeStore {
+        dst: Bytes,
+        src: Bytes,
+        kind: RangeKind,
+        opts: RangeOpts,
     },
 }
 
@@ -661,6 +678,37 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrandmember", -2, READONLY, K1, RS)
         .parser(parse_zrandmember)
         .doc("sorted_set", "6.2.0", "Returns one or more random members from a sorted set."),
+    CommandSpec::new("zunion", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zunion)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the union of multiple sorted sets."),
+    CommandSpec::new("zinter", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zinter)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the intersect of multiple sorted sets."),
+    CommandSpec::new("zdiff", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zdiff)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the difference between multiple sorted sets."),
+    CommandSpec::new("zintercard", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zintercard)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets."),
+    CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zunionstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "2.0.0", "Stores the union of multiple sorted sets in a key."),
+    CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zinterstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "2.0.0", "Stores the intersect of multiple sorted sets in a key."),
+    CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zdiffstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "6.2.0", "Stores the difference of multiple sorted sets in a key."),
+    CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), WS)
+        .doc("sorted_set", "6.2.0", "Stores a range of members from sorted set in a key.")
+        .parser(algebra::parse_zrangestore),
 ];
 
 fn wrongtype() -> Frame {
@@ -904,6 +952,19 @@ impl ZSetCommand {
                 Err(e) => e,
                 Ok(zs) => rand_member(zs, count, with_scores, ctx),
             },
+            ZSetCommand::Algebra {
+                op,
+                dst,
+                keys,
+                opts,
+                output,
+            } => algebra::apply_algebra(db, now, ctx.resp3, op, dst, &keys, opts, output),
+            ZSetCommand::RangeStore {
+                dst,
+                src,
+                kind,
+                opts,
+            } => algebra::apply_range_store(db, now, &dst, &src, &kind, &opts),
         };
         Reply::Frame(f)
     }
