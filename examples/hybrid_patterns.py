@@ -198,9 +198,9 @@ def subscribed(r, channel):
     p = r.pubsub()
     try:
         p.subscribe(channel)
-    except redis.exceptions.ResponseError as e:
+        m = p.get_message(timeout=2)
+    except redis.exceptions.RedisError as e:
         check(False, "SUBSCRIBE is supported by the server", str(e))
-    m = p.get_message(timeout=2)
     check(m is not None and m['type'] == 'subscribe', f"SUBSCRIBE {channel} confirmed", m)
     return p
 
@@ -208,7 +208,7 @@ def subscribed(r, channel):
 def publish(r, channel, message):
     try:
         return r.publish(channel, message)
-    except redis.exceptions.ResponseError as e:
+    except redis.exceptions.RedisError as e:
         check(False, "PUBLISH is supported by the server", str(e))
 
 
