@@ -620,7 +620,7 @@ fn incr_by_float(db: &mut Db, now: u64, key: &[u8], by: LongDouble) -> Frame {
 /// `cur + by` as Redis's INCRBYFLOAT and HINCRBYFLOAT compute and print it (long double,
 /// `%.17Lf` trimmed; see [`long_double`]); None when the sum is NaN or infinite.
 pub fn incr_long_double(cur: LongDouble, by: LongDouble) -> Option<String> {
-    cur.add(by)?.format_human()
+    cur.checked_add(by)?.format_human()
 }
 
 fn get_range(s: &[u8], start: i64, end: i64) -> Bytes {

@@ -22,7 +22,7 @@
 //!    accepts them — decimal or hex (`0x1.8p3`), `inf`/`infinity`; no surrounding space,
 //!    no NaN, overflow and underflow-to-zero refused — correctly rounded (nearest, ties to
 //!    even) to 64 mantissa bits, subnormals included, as glibc's `strtold` does;
-//! 2. **add** ([`LongDouble::add`]): exact sum, one round-to-nearest-even to 64 bits, as
+//! 2. **add** ([`LongDouble::checked_add`]): exact sum, one round-to-nearest-even to 64 bits, as
 //!    the FPU in its default (extended precision, nearest) mode;
 //! 3. **format** ([`LongDouble::format_human`]): the exact decimal expansion of the
 //!    binary value rounded to 17 fractional digits (glibc's `printf` is exact), trailing
@@ -104,7 +104,7 @@ impl LongDouble {
 
     /// `self + other` rounded as the x87 FPU rounds (nearest, ties to even); None when
     /// the result is NaN (inf - inf).
-    pub fn add(self, other: LongDouble) -> Option<LongDouble> {
+    pub fn checked_add(self, other: LongDouble) -> Option<LongDouble> {
         let (Kind::Finite { mant: ma, exp: ea }, Kind::Finite { mant: mb, exp: eb }) =
             (self.kind, other.kind)
         else {
@@ -641,7 +641,7 @@ mod tests {
     fn incr(a: &str, b: &str) -> Option<String> {
         let x = LongDouble::parse(a.as_bytes())?;
         let y = LongDouble::parse(b.as_bytes())?;
-        x.add(y)?.format_human()
+        x.checked_add(y)?.format_human()
     }
 
     #[test]

@@ -199,8 +199,7 @@ pub(super) fn parse_zrangestore(a: &[Bytes]) -> ParseResult<Command> {
     Ok(z(ZSetCommand::RangeStore {
         dst: a[1].clone(),
         src: key,
-        kind,
-        opts,
+        range: Box::new((kind, opts)),
     }))
 }
 
@@ -342,6 +341,7 @@ fn combine(inputs: &[Input<'_>], op: ZOp, o: &AlgebraOpts, card: bool) -> Combin
 }
 
 /// Applies ZUNION/ZINTER/ZDIFF[STORE]/ZINTERCARD.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn apply_algebra(
     db: &mut Db,
     now: u64,

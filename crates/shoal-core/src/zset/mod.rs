@@ -234,11 +234,11 @@ pub enum ZSetCommand {
         opts: Result<AlgebraOpts, Frame>,
         output: Output,
     },
+    /// ZRANGESTORE (the range boxed: it would make every command bigger).
     RangeStore {
         dst: Bytes,
         src: Bytes,
-        kind: RangeKind,
-        opts: RangeOpts,
+        range: Box<(RangeKind, RangeOpts)>,
     },
 }
 
@@ -959,12 +959,9 @@ impl ZSetCommand {
                 opts,
                 output,
             } => algebra::apply_algebra(db, now, ctx.resp3, op, dst, &keys, opts, output),
-            ZSetCommand::RangeStore {
-                dst,
-                src,
-                kind,
-                opts,
-            } => algebra::apply_range_store(db, now, &dst, &src, &kind, &opts),
+            ZSetCommand::RangeStore { dst, src, range } => {
+                algebra::apply_range_store(db, now, &dst, &src, &range.0, &range.1)
+            }
         };
         Reply::Frame(f)
     }
