@@ -63,7 +63,7 @@ row() { # label shoal redis
 start_servers
 for P in 1 16; do
   if [ "$P" = 1 ]; then N=$(scale 200000); else N=$(scale 2000000); fi
-  for T in PING_INLINE SET GET INCR MSET; do
+  for T in PING_INLINE SET GET INCR MSET LPUSH LPOP SADD ZADD HSET; do
     s=$(rps "$SHOAL_PORT" "$N" "$P" -t "$T")
     r=$(rps "$REDIS_PORT" "$N" "$P" -t "$T")
     row "$T -P $P" "$s" "$r"

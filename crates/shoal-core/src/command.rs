@@ -33,7 +33,17 @@ pub enum Reply {
     Frame(Frame),
     /// Nothing to serve yet: park the client until one of `keys` is signalled ready
     /// (see [`crate::db::Effects::ready`]) or the deadline passes.
-    Block(Block),
+    Block(Box<Block>),
+}
+
+impl Reply {
+    /// The reply frame, if the command did not block.
+    pub fn into_frame(self) -> Option<Frame> {
+        match self {
+            Reply::Frame(f) => Some(f),
+            Reply::Block(_) => None,
+        }
+    }
 }
 
 impl From<Frame> for Reply {
@@ -51,6 +61,10 @@ pub struct Block {
     pub deadline_ms: Option<u64>,
     /// The command to apply when woken (with `$`-style arguments resolved).
     pub retry: Command,
+    /// The retry as request arguments, when it differs from the original request (an
+    /// internal command); None retries the original arguments. A replicated shard
+    /// proposes retries as log entries, and log entries carry arguments.
+    pub retry_args: Option<Vec<Bytes>>,
     /// The reply when the deadline passes.
     pub timeout_reply: Frame,
 }

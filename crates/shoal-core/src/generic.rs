@@ -240,6 +240,20 @@ fn parse_renamenx(a: &[Bytes]) -> ParseResult<Command> {
     }))
 }
 
+/// `__purgeexpired <limit>`: the active-expiry cycle, as a replicated write.
+fn parse_purge(a: &[Bytes]) -> ParseResult<Command> {
+    let limit = crate::args::parse_usize_or(&a[1], error::NOT_INTEGER)?;
+    Ok(g(GenericCommand::PurgeExpired { limit }))
+}
+
+/// The arguments of the active-expiry command for `limit` keys.
+pub fn purge_expired_args(limit: usize) -> Vec<Bytes> {
+    vec![
+        Bytes::from_static(b"__purgeexpired"),
+        Bytes::from(limit.to_string()),
+    ]
+}
+
 fn parse_dbsize(_: &[Bytes]) -> ParseResult<Command> {
     Ok(g(GenericCommand::DbSize))
 }
@@ -312,6 +326,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("renamenx", 3, WRITE | FAST, (1, 2, 1), &["keyspace", "write", "fast"])
         .parser(parse_renamenx)
         .doc("generic", "1.0.0", "Renames a key only when the target key name doesn't exist."),
+    CommandSpec::new("__purgeexpired", 2, WRITE | INTERNAL, (0, 0, 0), &["keyspace"])
+        .parser(parse_purge)
+        .doc("generic", "internal", "Deletes keys whose deadline passed (server-generated)."),
     CommandSpec::new("dbsize", 1, READONLY | FAST, (0, 0, 0), &["keyspace", "read", "fast"])
         .parser(parse_dbsize)
         .doc("server", "1.0.0", "Returns the number of keys in the database."),

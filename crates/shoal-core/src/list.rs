@@ -830,12 +830,13 @@ pub(crate) fn block_or_timeout(
     }
     match args::timeout_deadline(timeout_ms, ctx.now_ms) {
         Err(e) => Reply::Frame(e),
-        Ok(deadline_ms) => Reply::Block(Block {
+        Ok(deadline_ms) => Reply::Block(Box::new(Block {
             keys,
             deadline_ms,
             retry,
+            retry_args: None,
             timeout_reply,
-        }),
+        })),
     }
 }
 

@@ -112,6 +112,43 @@ const CLUSTER_SUBS: &[CommandSpec] = &[
     CommandSpec::new("help", 2, LOADING | STALE, NONE, &["slow"]),
 ];
 
+const PS: &[&str] = &["pubsub", "slow"];
+const PS_SUB: u32 = PUBSUB | NOSCRIPT | LOADING | STALE;
+const PS_INFO: u32 = PUBSUB | LOADING | STALE;
+
+const PUBSUB_SUBS: &[CommandSpec] = &[
+    CommandSpec::new("channels", -2, PS_INFO, NONE, PS).doc(
+        "pubsub",
+        "2.8.0",
+        "List active channels",
+    ),
+    CommandSpec::new("numpat", 2, PS_INFO, NONE, PS).doc(
+        "pubsub",
+        "2.8.0",
+        "Get the count of unique patterns pattern subscriptions",
+    ),
+    CommandSpec::new("numsub", -2, PS_INFO, NONE, PS).doc(
+        "pubsub",
+        "2.8.0",
+        "Get the count of subscribers for channels",
+    ),
+    CommandSpec::new("shardchannels", -2, PS_INFO, NONE, PS).doc(
+        "pubsub",
+        "7.0.0",
+        "List active shard channels",
+    ),
+    CommandSpec::new("shardnumsub", -2, PS_INFO, NONE, PS).doc(
+        "pubsub",
+        "7.0.0",
+        "Get the count of subscribers for shard channels",
+    ),
+    CommandSpec::new("help", 2, LOADING | STALE, NONE, &["slow"]).doc(
+        "pubsub",
+        "6.2.0",
+        "Show helpful text about the different subcommands",
+    ),
+];
+
 /// Server-executed commands.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("ping", -1, FAST, NONE, CONN).doc(
@@ -243,4 +280,51 @@ pub const COMMANDS: &[CommandSpec] = &[
         "3.0.0",
         "Enables read-write queries for a connection to a Reids Cluster replica node.",
     ),
+    // Pub/Sub. Shard channels are key positions so slot routing and CROSSSLOT apply.
+    CommandSpec::new("subscribe", -2, PS_SUB, NONE, PS).doc(
+        "pubsub",
+        "2.0.0",
+        "Listen for messages published to the given channels",
+    ),
+    CommandSpec::new("unsubscribe", -1, PS_SUB, NONE, PS).doc(
+        "pubsub",
+        "2.0.0",
+        "Stop listening for messages posted to the given channels",
+    ),
+    CommandSpec::new("psubscribe", -2, PS_SUB, NONE, PS).doc(
+        "pubsub",
+        "2.0.0",
+        "Listen for messages published to channels matching the given patterns",
+    ),
+    CommandSpec::new("punsubscribe", -1, PS_SUB, NONE, PS).doc(
+        "pubsub",
+        "2.0.0",
+        "Stop listening for messages posted to channels matching the given patterns",
+    ),
+    CommandSpec::new("publish", 3, PS_INFO | FAST, NONE, &["pubsub", "fast"]).doc(
+        "pubsub",
+        "2.0.0",
+        "Post a message to a channel",
+    ),
+    CommandSpec::new("pubsub", -2, 0, NONE, &["slow"])
+        .subs(PUBSUB_SUBS)
+        .doc("pubsub", "2.8.0", "A container for Pub/Sub commands"),
+    CommandSpec::new("ssubscribe", -2, PS_SUB, (1, -1, 1), PS).doc(
+        "pubsub",
+        "7.0.0",
+        "Listen for messages published to the given shard channels",
+    ),
+    CommandSpec::new("sunsubscribe", -1, PS_SUB, (1, -1, 1), PS).doc(
+        "pubsub",
+        "7.0.0",
+        "Stop listening for messages posted to the given shard channels",
+    ),
+    CommandSpec::new(
+        "spublish",
+        3,
+        PS_INFO | FAST,
+        (1, 1, 1),
+        &["pubsub", "fast"],
+    )
+    .doc("pubsub", "7.0.0", "Post a message to a shard channel"),
 ];

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use serde::Deserialize;
+use shoal_pubsub::BufferLimit;
 
 /// Shoal: a Redis-protocol message broker whose writes are replicated before they are
 /// acknowledged.
@@ -41,6 +42,11 @@ pub struct Cli {
     /// Keyspace notification classes, as Redis's notify-keyspace-events (e.g. "KEA").
     #[arg(long)]
     pub notify_keyspace_events: Option<String>,
+    /// Output buffer limits per client class, as Redis's client-output-buffer-limit
+    /// (e.g. "pubsub 32mb 8mb 60": a subscriber over 32 MB, or over 8 MB for more than
+    /// 60 s, is disconnected).
+    #[arg(long)]
+    pub client_output_buffer_limit: Option<String>,
     /// Log filter (tracing's EnvFilter syntax, e.g. "info" or "shoal_server=debug").
     #[arg(long)]
     pub log_level: Option<String>,
@@ -59,6 +65,7 @@ struct FileConfig {
     maxclients: Option<usize>,
     proto_max_bulk_len: Option<usize>,
     notify_keyspace_events: Option<String>,
+    client_output_buffer_limit: Option<String>,
     log_level: Option<String>,
 }
 
@@ -74,6 +81,9 @@ pub struct Config {
     pub maxclients: usize,
     pub proto_max_bulk_len: usize,
     pub notify_keyspace_events: String,
+    /// normal, replica, pubsub limits (only pubsub is enforced: other classes never
+    /// queue pushed messages).
+    pub client_output_buffer_limit: [BufferLimit; 3],
     pub log_level: String,
     pub config_file: Option<PathBuf>,
 }
@@ -99,7 +109,16 @@ impl Config {
                     "0.0.0.0" | "::" => "127.0.0.1".into(),
                     b => b.to_string(),
                 });
+        let mut client_output_buffer_limit = DEFAULT_OBUF_LIMITS;
+        if let Some(v) = cli
+            .client_output_buffer_limit
+            .or(file.client_output_buffer_limit)
+        {
+            client_output_buffer_limit = parse_obuf_limits(&v, client_output_buffer_limit)
+                .map_err(|e| format!("client-output-buffer-limit: {e}"))?;
+        }
         Ok(Config {
+            client_output_buffer_limit,
             port,
             announce_port: cli.announce_port.or(file.announce_port).unwrap_or(port),
             bind,
@@ -196,4 +215,106 @@ pub fn format_notify_flags(classes: u16, k: bool, e: bool) -> String {
         s.push('n');
     }
     s
+}
+
+/// Redis's defaults: `normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60`.
+pub const DEFAULT_OBUF_LIMITS: [BufferLimit; 3] = [
+    BufferLimit {
+        hard: 0,
+        soft: 0,
+        soft_seconds: 0,
+    },
+    BufferLimit {
+        hard: 256 * 1024 * 1024,
+        soft: 64 * 1024 * 1024,
+        soft_seconds: 60,
+    },
+    BufferLimit::PUBSUB_DEFAULT,
+];
+
+/// Redis's memtoull: a number with an optional unit (k=1000, kb=1024, m, mb, g, gb;
+/// any case).
+fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if num.is_empty() {
+        return None;
+    }
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// Parses `<class> <hard> <soft> <seconds>` groups over `current`, with Redis's errors.
+pub fn parse_obuf_limits(
+    s: &str,
+    current: [BufferLimit; 3],
+) -> Result<[BufferLimit; 3], &'static str> {
+    let words: Vec<&str> = s.split_whitespace().collect();
+    if !words.len().is_multiple_of(4) {
+        return Err("Wrong number of arguments in buffer limit configuration.");
+    }
+    let mut out = current;
+    for g in words.chunks_exact(4) {
+        let class = match g[0].to_ascii_lowercase().as_str() {
+            "normal" => 0,
+            "slave" | "replica" => 1,
+            "pubsub" => 2,
+            _ => return Err("Invalid client class specified in buffer limit configuration."),
+        };
+        let err = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+        let hard = parse_memory(g[1]).ok_or(err)?;
+        let soft = parse_memory(g[2]).ok_or(err)?;
+        let soft_seconds = g[3].parse::<u64>().map_err(|_| err)?;
+        out[class] = BufferLimit {
+            hard,
+            soft,
+            soft_seconds,
+        };
+    }
+    Ok(out)
+}
+
+/// Formats limits as CONFIG GET shows them.
+pub fn format_obuf_limits(l: &[BufferLimit; 3]) -> String {
+    let mut s = String::new();
+    for (name, x) in ["normal", "slave", "pubsub"].iter().zip(l) {
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(&format!("{name} {} {} {}", x.hard, x.soft, x.soft_seconds));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obuf_limits_parse_like_redis() {
+        let l = parse_obuf_limits("pubsub 1k 1KB 1", DEFAULT_OBUF_LIMITS);
+        assert_eq!(
+            l.map(|l| format_obuf_limits(&l)),
+            Ok("normal 0 0 0 slave 268435456 67108864 60 pubsub 1000 1024 1".into())
+        );
+        assert!(parse_obuf_limits("pubsub 1", DEFAULT_OBUF_LIMITS).is_err());
+        assert!(parse_obuf_limits("foo 1 2 3", DEFAULT_OBUF_LIMITS).is_err());
+        assert!(parse_obuf_limits("pubsub 1gb 2 -1", DEFAULT_OBUF_LIMITS).is_err());
+        assert_eq!(
+            parse_obuf_limits("", DEFAULT_OBUF_LIMITS),
+            Ok(DEFAULT_OBUF_LIMITS)
+        );
+    }
 }

@@ -4,7 +4,15 @@
 //! written, and all their replies go out in one write. Keyspace commands of one batch
 //! take the shard lock once. A blocked command (BLPOP, XREAD BLOCK, ...) parks the
 //! connection until it is served, times out, or the client disconnects.
+//!
+//! Pub/Sub: each connection owns an [`Outbox`] that publishers append encoded messages
+//! to. The task `select!`s between socket reads, its outbox and kill; pushed messages
+//! and replies leave in one vectored write, the shared message buffers uncopied. A
+//! subscriber over its output buffer limit is closed by the publisher's push (which
+//! never waits), and the task ends even while a write to it is stuck.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,6 +20,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use shoal_core::table::CommandSpec;
 use shoal_core::{Command, Ctx, Parsed, Reply};
+use shoal_pubsub::Outbox;
 use shoal_resp::{Frame, Limits, Protocol, RequestDecoder, encode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -45,6 +54,13 @@ pub struct Session {
     pub readonly: bool,
     /// Close once the pending replies are written (QUIT, protocol error).
     pub close: bool,
+    /// Pub/Sub messages for this client, appended by publishers.
+    pub outbox: Arc<Outbox>,
+    /// Channels + patterns + shard channels subscribed (RESP2 subscribe mode when > 0).
+    pub subs: usize,
+    /// Messages taken from the outbox that must precede the current command's replies.
+    stash: VecDeque<Bytes>,
+    stash_bytes: usize,
     rng: u64,
     /// The clock, read once per batch of pipelined requests (as Redis snapshots it per
     /// command): a batch executes in microseconds, and one read per request was measurable.
@@ -54,6 +70,8 @@ pub struct Session {
 /// What executing one request asks of the connection loop.
 pub enum Outcome {
     Reply(Frame),
+    /// Several replies (a confirmation per channel of SUBSCRIBE and friends).
+    Many(Vec<Frame>),
     /// Park until the receiver yields the reply or the deadline passes.
     Blocked {
         id: u64,
@@ -66,6 +84,11 @@ pub enum Outcome {
 impl Session {
     pub fn resp3(&self) -> bool {
         self.proto == Protocol::Resp3
+    }
+
+    /// Takes the messages queued so far; they go out before the current reply.
+    pub fn stash_pushes(&mut self) {
+        self.stash_bytes += self.outbox.drain_into(&mut self.stash);
     }
 
     fn seed(&mut self) -> u64 {
@@ -92,8 +115,17 @@ impl Session {
         guard: &mut Option<std::sync::MutexGuard<'a, Shard>>,
         shared: &'a Shared,
     ) -> Outcome {
-        let (spec, name) = match shoal_core::table::lookup(&args) {
-            shoal_core::table::Lookup::Found(spec, name) => (spec, name),
+        let (spec, full_name) = match shoal_core::table::lookup(&args) {
+            // Internal commands (active expiry, retries) exist only inside the log.
+            shoal_core::table::Lookup::Found(spec, _)
+                if spec.has(shoal_core::table::flags::INTERNAL) =>
+            {
+                if let Some(m) = &mut self.multi {
+                    m.aborted = true;
+                }
+                return Outcome::Reply(shoal_core::table::unknown_command(&args));
+            }
+            shoal_core::table::Lookup::Found(spec, full_name) => (spec, full_name),
             shoal_core::table::Lookup::Error(e) => {
                 if let Some(m) = &mut self.multi {
                     m.aborted = true;
@@ -113,6 +145,15 @@ impl Session {
             }
             return Outcome::Reply(err);
         }
+        if self.subs > 0
+            && !self.resp3()
+            && !cmd::pubsub::allowed_in_subscribe_mode(spec_name(&full_name))
+        {
+            if let Some(m) = &mut self.multi {
+                m.aborted = true;
+            }
+            return Outcome::Reply(cmd::pubsub::subscribe_mode_error(&full_name));
+        }
         if let Some(m) = &mut self.multi {
             let name = args[0].to_ascii_lowercase();
             if !matches!(
@@ -123,7 +164,7 @@ impl Session {
                 return Outcome::Reply(Frame::simple("QUEUED"));
             }
         }
-        match shoal_core::command::parse_found(spec, name, &args) {
+        match shoal_core::command::parse_found(spec, full_name, &args) {
             Err(e) => Outcome::Reply(e),
             Ok(Parsed::Keyspace(_, command)) => {
                 let ctx = self.ctx(true);
@@ -132,7 +173,11 @@ impl Session {
             }
             Ok(Parsed::Server(_, name)) => {
                 *guard = None;
-                Outcome::Reply(cmd::execute(self, &name, &args))
+                let mut replies = cmd::execute_many(self, &name, &args);
+                match replies.len() {
+                    1 => Outcome::Reply(replies.pop().unwrap_or(Frame::Null)),
+                    _ => Outcome::Many(replies),
+                }
             }
         }
     }
@@ -170,9 +215,10 @@ impl Session {
     }
 
     fn after_write(&mut self, shard: &mut Shard) {
-        // Keyspace events go to Pub/Sub once it lands; until then they are not built.
+        // Keyspace notifications, published under the shard lock: in write order.
         if shard.db.notify_classes != 0 {
-            let _ = shard.db.take_events();
+            let events = shard.db.take_events();
+            cmd::pubsub::publish_key_events(&self.shared, events);
         }
     }
 
@@ -208,7 +254,12 @@ impl Session {
                     // Server commands take other locks (clients, shard for INFO): never
                     // call them with the shard lock held.
                     guard = None;
-                    cmd::execute(self, &name, &q.args)
+                    // SUBSCRIBE inside MULTI: its confirmations join EXEC's array (Redis
+                    // writes them after an array header counting commands, not replies).
+                    let mut many = cmd::execute_many(self, &name, &q.args);
+                    let last = many.pop().unwrap_or(Frame::Null);
+                    replies.append(&mut many);
+                    last
                 }
             };
             replies.push(reply);
@@ -221,6 +272,11 @@ impl Session {
         shard.db.track_ready = !shard.blocked.is_empty();
         Frame::Array(replies)
     }
+}
+
+/// `config` of `config|get`: the name the subscribe-mode rule looks at.
+fn spec_name(full_name: &str) -> &str {
+    full_name.split('|').next().unwrap_or(full_name)
 }
 
 /// CROSSSLOT unless every key of the request hashes to one slot (Redis Cluster's rule;
@@ -263,13 +319,107 @@ enum BatchEnd {
     ProtocolError(String),
 }
 
+/// Pending output: replies encoded into `buf`, and chunks (frozen replies and shared
+/// Pub/Sub message buffers) in the order they must be written.
+struct Out {
+    buf: BytesMut,
+    chunks: VecDeque<Bytes>,
+    /// Bytes of outbox messages among `chunks` (reported written after the write).
+    pushed: usize,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out {
+            buf: BytesMut::with_capacity(16 * 1024),
+            chunks: VecDeque::new(),
+            pushed: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty() && self.chunks.is_empty()
+    }
+
+    fn seal(&mut self) {
+        if !self.buf.is_empty() {
+            let b = self.buf.split().freeze();
+            self.chunks.push_back(b);
+        }
+    }
+
+    /// Appends pushed messages after what is already pending.
+    fn push_all(&mut self, msgs: &mut VecDeque<Bytes>, bytes: usize) {
+        if msgs.is_empty() {
+            return;
+        }
+        self.seal();
+        self.chunks.append(msgs);
+        self.pushed += bytes;
+    }
+
+    /// Takes everything queued in `outbox`.
+    fn drain(&mut self, outbox: &Outbox) {
+        self.seal();
+        self.pushed += outbox.drain_into(&mut self.chunks);
+    }
+
+    fn len(&self) -> usize {
+        self.buf.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// Writes everything (one vectored write per up to 64 chunks).
+    async fn write_to(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
+        if self.chunks.is_empty() {
+            socket.write_all(&self.buf).await?;
+            self.buf.clear();
+            if self.buf.capacity() > 1 << 20 {
+                self.buf = BytesMut::with_capacity(16 * 1024);
+            }
+            return Ok(());
+        }
+        self.seal();
+        while !self.chunks.is_empty() {
+            let n = {
+                let mut iov = [IoSlice::new(&[]); 64];
+                let mut k = 0;
+                for (slot, c) in iov.iter_mut().zip(self.chunks.iter()) {
+                    *slot = IoSlice::new(c);
+                    k += 1;
+                }
+                socket.write_vectored(&iov[..k]).await?
+            };
+            if n == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            let mut left = n;
+            while left > 0 {
+                let Some(front) = self.chunks.front_mut() else {
+                    break;
+                };
+                if front.len() <= left {
+                    left -= front.len();
+                    self.chunks.pop_front();
+                } else {
+                    let _ = front.split_to(left);
+                    left = 0;
+                }
+            }
+        }
+        if self.buf.capacity() > 1 << 20 {
+            self.buf = BytesMut::with_capacity(16 * 1024);
+        }
+        Ok(())
+    }
+}
+
 /// Executes every complete request in `inbuf`, encoding replies into `out`. Synchronous so
 /// the shard lock, held across the batch, can never be held across an await.
 fn run_batch(
     session: &mut Session,
     decoder: &mut RequestDecoder,
     inbuf: &mut BytesMut,
-    out: &mut BytesMut,
+    out: &mut Out,
     limits: &Limits,
     shared: &Shared,
 ) -> BatchEnd {
@@ -286,7 +436,12 @@ fn run_batch(
             Err(e) => break BatchEnd::ProtocolError(e.0),
         };
         executed += 1;
-        match session.execute(args, &mut guard, shared) {
+        let outcome = session.execute(args, &mut guard, shared);
+        if !session.stash.is_empty() {
+            let bytes = std::mem::take(&mut session.stash_bytes);
+            out.push_all(&mut session.stash, bytes);
+        }
+        match outcome {
             Outcome::Reply(f) => {
                 if f.is_error() {
                     shared
@@ -294,7 +449,23 @@ fn run_batch(
                         .total_error_replies
                         .fetch_add(1, Ordering::Relaxed);
                 }
-                encode(&f, session.proto, out)
+                // A subscriber's messages published before this reply (its own PUBLISH
+                // included) precede it, as in Redis.
+                if session.subs > 0 {
+                    out.drain(&session.outbox);
+                }
+                encode(&f, session.proto, &mut out.buf)
+            }
+            Outcome::Many(frames) => {
+                for f in &frames {
+                    if f.is_error() {
+                        shared
+                            .stats
+                            .total_error_replies
+                            .fetch_add(1, Ordering::Relaxed);
+                    }
+                    encode(f, session.proto, &mut out.buf);
+                }
             }
             Outcome::Blocked {
                 id,
@@ -325,10 +496,37 @@ fn run_batch(
     end
 }
 
+/// Writes `out`, giving up if the client is killed or closed for its output buffer
+/// limits meanwhile (a subscriber that does not read must not hold its task forever).
+/// Returns false if the connection should end.
+async fn flush(
+    shared: &Shared,
+    socket: &mut TcpStream,
+    out: &mut Out,
+    info: &ClientInfo,
+    outbox: &Outbox,
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    shared
+        .stats
+        .net_output_bytes
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    let ok = tokio::select! {
+        r = out.write_to(socket) => r.is_ok(),
+        _ = info.kill.notified() => false,
+        _ = outbox.closed() => false,
+    };
+    outbox.written(std::mem::take(&mut out.pushed));
+    ok
+}
+
 /// Serves one client until it disconnects, quits, or is killed.
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientInfo>) {
     let _ = socket.set_nodelay(true);
     let authed = shared.runtime().requirepass.is_none();
+    let outbox = Arc::new(Outbox::new(false));
     let mut session = Session {
         shared: shared.clone(),
         info: info.clone(),
@@ -337,11 +535,15 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         multi: None,
         readonly: false,
         close: false,
+        outbox: outbox.clone(),
+        subs: 0,
+        stash: VecDeque::new(),
+        stash_bytes: 0,
         rng: info.id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         now_ms: unix_ms(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
-    let mut out = BytesMut::with_capacity(16 * 1024);
+    let mut out = Out::new();
     let mut decoder = RequestDecoder::new();
     let limits = Limits {
         max_bulk_len: shared.config.proto_max_bulk_len,
@@ -359,8 +561,12 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         match end {
             BatchEnd::NeedMore => {}
             BatchEnd::ProtocolError(e) => {
-                encode(&Frame::error(format!("ERR {e}")), session.proto, &mut out);
-                let _ = socket.write_all(&out).await;
+                encode(
+                    &Frame::error(format!("ERR {e}")),
+                    session.proto,
+                    &mut out.buf,
+                );
+                let _ = flush(&shared, &mut socket, &mut out, &info, &outbox).await;
                 break;
             }
             BatchEnd::Blocked {
@@ -369,17 +575,15 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                 deadline_ms,
                 timeout_reply,
             } => {
-                if !out.is_empty() {
-                    if socket.write_all(&out).await.is_err() {
-                        cancel_wait(&shared, id);
-                        break;
-                    }
-                    out.clear();
+                if !flush(&shared, &mut socket, &mut out, &info, &outbox).await {
+                    cancel_wait(&shared, id);
+                    break;
                 }
                 let reply = wait_blocked(
                     &shared,
                     &mut socket,
                     &mut inbuf,
+                    &outbox,
                     id,
                     rx,
                     deadline_ms,
@@ -387,27 +591,21 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                 )
                 .await;
                 match reply {
-                    Some(f) => encode(&f, session.proto, &mut out),
+                    Some(f) => {
+                        // Messages pushed while blocked, then the reply.
+                        out.drain(&outbox);
+                        encode(&f, session.proto, &mut out.buf)
+                    }
                     None => break,
                 }
                 // More requests may already be buffered: run them before reading.
                 continue;
             }
         }
-        if !out.is_empty() {
-            shared
-                .stats
-                .net_output_bytes
-                .fetch_add(out.len() as u64, Ordering::Relaxed);
-            if socket.write_all(&out).await.is_err() {
-                break;
-            }
-            out.clear();
-            if out.capacity() > 1 << 20 {
-                out = BytesMut::with_capacity(16 * 1024);
-            }
+        if !flush(&shared, &mut socket, &mut out, &info, &outbox).await {
+            break;
         }
-        if session.close {
+        if session.close || outbox.is_closed() {
             break;
         }
         let want = decoder.bytes_hint().clamp(16 * 1024, 64 << 20);
@@ -419,9 +617,12 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                     shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
             },
+            _ = outbox.data() => out.drain(&outbox),
+            _ = outbox.closed() => break,
             _ = info.kill.notified() => break,
         }
     }
+    shared.pubsub.remove_client(info.id);
     let _ = socket.shutdown().await;
 }
 
@@ -432,11 +633,14 @@ fn cancel_wait(shared: &Shared, id: u64) {
 }
 
 /// Waits for a blocked command's reply. Keeps reading (and buffering) what the client
-/// sends meanwhile so a disconnect is noticed. Returns None if the client went away.
+/// sends meanwhile so a disconnect is noticed, and writes Pub/Sub messages (RESP3
+/// subscribers may block). Returns None if the client went away.
+#[allow(clippy::too_many_arguments)]
 async fn wait_blocked(
     shared: &Shared,
     socket: &mut TcpStream,
     inbuf: &mut BytesMut,
+    outbox: &Outbox,
     id: u64,
     mut rx: oneshot::Receiver<Frame>,
     deadline_ms: Option<u64>,
@@ -450,6 +654,7 @@ async fn wait_blocked(
         }
     };
     tokio::pin!(sleep);
+    let mut pushes = Out::new();
     let result = loop {
         tokio::select! {
             r = &mut rx => break r.ok(),
@@ -473,6 +678,22 @@ async fn wait_blocked(
                 }
                 Ok(_) => {}
             },
+            _ = outbox.data() => {
+                pushes.drain(outbox);
+                let ok = tokio::select! {
+                    r = pushes.write_to(socket) => r.is_ok(),
+                    _ = outbox.closed() => false,
+                };
+                outbox.written(std::mem::take(&mut pushes.pushed));
+                if !ok {
+                    cancel_wait(shared, id);
+                    break None;
+                }
+            }
+            _ = outbox.closed() => {
+                cancel_wait(shared, id);
+                break None;
+            }
         }
     };
     shared.stats.blocked_clients.fetch_sub(1, Ordering::Relaxed);

@@ -155,9 +155,13 @@ async fn active_expire(shared: Arc<Shared>) {
             };
             let cmd =
                 Command::Generic(shoal_core::generic::GenericCommand::PurgeExpired { limit: 200 });
-            if let shoal_core::Reply::Frame(shoal_resp::Frame::Integer(n)) =
-                cmd.apply(&mut shard.db, &ctx)
-            {
+            let reply = cmd.apply(&mut shard.db, &ctx);
+            // "expired" keyspace notifications.
+            if shard.db.notify_classes != 0 {
+                let events = shard.db.take_events();
+                cmd::pubsub::publish_key_events(&shared, events);
+            }
+            if let shoal_core::Reply::Frame(shoal_resp::Frame::Integer(n)) = reply {
                 shared
                     .stats
                     .expired_keys

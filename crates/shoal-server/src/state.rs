@@ -26,6 +26,8 @@ pub struct Runtime {
     pub maxclients: usize,
     pub notify_keyspace: bool,
     pub notify_keyevent: bool,
+    /// client-output-buffer-limit: normal, replica, pubsub.
+    pub obuf_limits: [shoal_pubsub::BufferLimit; 3],
 }
 
 /// Counters reported by INFO.
@@ -76,6 +78,8 @@ pub struct Shared {
     pub clients: Mutex<HashMap<u64, Arc<ClientInfo>>>,
     pub next_client_id: AtomicU64,
     pub stats: Stats,
+    /// Pub/Sub subscriptions and fan-out (node-local).
+    pub pubsub: shoal_pubsub::Registry,
     /// 40 hex characters, as Redis Cluster node IDs.
     pub node_id: String,
     pub started: Instant,
@@ -126,6 +130,7 @@ impl Shared {
             maxclients: config.maxclients,
             notify_keyspace: false,
             notify_keyevent: false,
+            obuf_limits: config.client_output_buffer_limit,
         };
         Shared {
             runtime: RwLock::new(runtime),
@@ -136,6 +141,7 @@ impl Shared {
             clients: Mutex::new(HashMap::new()),
             next_client_id: AtomicU64::new(1),
             stats: Stats::default(),
+            pubsub: shoal_pubsub::Registry::new(config.client_output_buffer_limit[2]),
             node_id: random_hex40(),
             run_id: random_hex40(),
             started: Instant::now(),

@@ -176,3 +176,25 @@ fn multibulk_limit_and_setinfo() {
         shoal_resp::Frame::simple("PONG")
     );
 }
+
+/// Internal commands (active expiry, retries of blocked readers) exist only inside the
+/// replicated log: a client sending one gets Redis's unknown-command error.
+#[test]
+fn internal_commands_are_not_for_clients() {
+    let shoal = common::Shoal::start();
+    let mut r = shoal.raw();
+    assert_eq!(
+        r.cmd(&["__purgeexpired", "10"]),
+        shoal_resp::Frame::static_error(
+            "ERR unknown command '__purgeexpired', with args beginning with: '10' "
+        )
+    );
+    assert!(
+        r.cmd(&["__xreadretry", "XREAD", "STREAMS", "s", "0"])
+            .is_error()
+    );
+    assert_eq!(
+        r.cmd(&["COMMAND", "INFO", "__purgeexpired"]),
+        shoal_resp::Frame::Array(vec![shoal_resp::Frame::Null])
+    );
+}

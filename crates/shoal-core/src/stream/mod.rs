@@ -257,6 +257,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .parser(xread::parse_xreadgroup)
         .movable(xread::keys)
         .doc("stream", "5.0.0", "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise."),
+    CommandSpec::new("__xreadretry", -5, WRITE | BLOCKING | INTERNAL, NOKEYS, &["stream"])
+        .parser(xread::parse_retry)
+        .movable(xread::retry_keys)
+        .doc("stream", "internal", "Retry of a blocked XREAD/XREADGROUP (server-generated)."),
     CommandSpec::new("xrevrange", -4, READONLY, K1, RS)
         .parser(xrange::parse_xrevrange)
         .doc("stream", "5.0.0", "Returns the messages from a stream within a range of IDs in reverse order."),

@@ -176,7 +176,63 @@ fn nogroup(key: &[u8], group: &[u8]) -> Frame {
     ))
 }
 
+/// The internal command a woken reader is retried with: `__xreadretry XREAD|XREADGROUP
+/// <the command's arguments>`. It parses as the command it wraps, flagged as a retry
+/// (which changes how vanished keys and groups are reported, as Redis reports them to
+/// blocked clients). Clients cannot send it (the table marks it INTERNAL).
+pub fn parse_retry(a: &[Bytes]) -> ParseResult<Command> {
+    let inner = a.get(1..).unwrap_or(&[]);
+    let group = inner.first().is_some_and(|n| is(n, "xreadgroup"));
+    let mut c = parse_read(inner, group)?;
+    if let Command::Stream(StreamCommand::Read(r)) = &mut c {
+        r.retry = true;
+    }
+    Ok(c)
+}
+
+/// Key positions of `__xreadretry`: those of the wrapped command, one further right.
+pub fn retry_keys(a: &[Bytes]) -> Vec<usize> {
+    keys(a.get(1..).unwrap_or(&[]))
+        .into_iter()
+        .map(|i| i + 1)
+        .collect()
+}
+
 impl XRead {
+    /// This read as `__xreadretry` arguments (IDs resolved: a retry never holds `$`).
+    pub fn retry_args(&self) -> Vec<Bytes> {
+        let mut a: Vec<Bytes> = vec![Bytes::from_static(b"__xreadretry")];
+        a.push(Bytes::from_static(if self.group.is_some() {
+            b"XREADGROUP"
+        } else {
+            b"XREAD"
+        }));
+        if let Some((g, c)) = &self.group {
+            a.extend([Bytes::from_static(b"GROUP"), g.clone(), c.clone()]);
+        }
+        if self.count > 0 {
+            a.push(Bytes::from_static(b"COUNT"));
+            a.push(Bytes::from(self.count.to_string()));
+        }
+        if let Some(ms) = self.block {
+            a.push(Bytes::from_static(b"BLOCK"));
+            a.push(Bytes::from(ms.to_string()));
+        }
+        if self.noack {
+            a.push(Bytes::from_static(b"NOACK"));
+        }
+        a.push(Bytes::from_static(b"STREAMS"));
+        a.extend(self.keys.iter().cloned());
+        a.extend(self.ids.iter().map(|id| match id {
+            ReadId::New => Bytes::from_static(b">"),
+            ReadId::Id(id) => Bytes::from(format!("{}-{}", id.ms, id.seq)),
+            // Resolved before a reader blocks; kept parseable all the same.
+            ReadId::Last => Bytes::from_static(b"$"),
+            ReadId::Invalid => Bytes::from_static(b"invalid"),
+        }));
+        a
+    }
+
     pub fn apply(self, db: &mut Db, ctx: &Ctx) -> Reply {
         let now = ctx.now_ms;
         if self.retry
@@ -277,8 +333,9 @@ impl XRead {
                     retry: true,
                     ..self
                 };
-                Reply::Block(Block {
+                Reply::Block(Box::new(Block {
                     keys: retry.keys.clone(),
+                    retry_args: Some(retry.retry_args()),
                     // Redis 7.0.15 has no overflow check for XREAD's millisecond
                     // timeout: `now + ms` wraps and the client waits forever.
                     deadline_ms: if ms == 0 {
@@ -288,7 +345,7 @@ impl XRead {
                     },
                     retry: cmd(StreamCommand::Read(Box::new(retry))),
                     timeout_reply: Frame::NullArray,
-                })
+                }))
             }
             _ => Reply::Frame(Frame::NullArray),
         }
@@ -329,12 +386,13 @@ impl XRead {
                     keep.ids = ids;
                     keep.retry = false;
                     if keep.keys.is_empty() {
-                        return Some(Reply::Block(Block {
+                        return Some(Reply::Block(Box::new(Block {
                             keys: Vec::new(),
                             deadline_ms: None,
+                            retry_args: Some(self.retry_args()),
                             retry: cmd(StreamCommand::Read(Box::new(self.clone()))),
                             timeout_reply: Frame::NullArray,
-                        }));
+                        })));
                     }
                     return Some(keep.apply(db, ctx));
                 }

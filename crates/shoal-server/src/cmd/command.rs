@@ -131,8 +131,8 @@ pub fn command(_s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
         "command|getkeys" => {
             let cmd = &args[2..];
             let spec = match table::lookup(cmd) {
-                table::Lookup::Found(s, _) => s,
-                table::Lookup::Error(_) => {
+                table::Lookup::Found(s, _) if !s.has(flags::INTERNAL) => s,
+                _ => {
                     return if table::get(&cmd[0]).is_none() {
                         Frame::static_error("ERR Invalid command specified")
                     } else {
@@ -140,7 +140,13 @@ pub fn command(_s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
                     };
                 }
             };
-            let keys = spec.key_positions(cmd);
+            // Shard channels have key positions (for slot routing) but Redis marks them
+            // `not_key`: COMMAND GETKEYS does not report them.
+            let keys = if spec.has(flags::PUBSUB) {
+                Vec::new()
+            } else {
+                spec.key_positions(cmd)
+            };
             if keys.is_empty() {
                 return Frame::static_error("ERR The command has no key arguments");
             }

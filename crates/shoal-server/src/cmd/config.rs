@@ -7,7 +7,9 @@ use shoal_core::glob;
 use shoal_resp::Frame;
 
 use super::connection::help;
-use crate::config::{format_notify_flags, parse_notify_flags};
+use crate::config::{
+    format_notify_flags, format_obuf_limits, parse_notify_flags, parse_obuf_limits,
+};
 use crate::connection::Session;
 use crate::state::{Shared, lock};
 
@@ -29,7 +31,7 @@ const PARAMS: &[(&str, bool)] = &[
     ("maxmemory-policy", false),
     ("dir", false),
     ("dbfilename", false),
-    ("client-output-buffer-limit", false),
+    ("client-output-buffer-limit", true),
     ("hz", false),
     ("tcp-keepalive", false),
     ("cluster-announce-ip", false),
@@ -62,9 +64,7 @@ fn get(sh: &Shared, name: &str) -> String {
             .display()
             .to_string(),
         "dbfilename" => "dump.rdb".into(),
-        "client-output-buffer-limit" => {
-            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60".into()
-        }
+        "client-output-buffer-limit" => format_obuf_limits(&rt.obuf_limits),
         "hz" => "10".into(),
         "tcp-keepalive" => "300".into(),
         "cluster-announce-ip" => c.announce_ip.clone(),
@@ -92,6 +92,11 @@ fn set(sh: &Shared, name: &str, value: &[u8]) -> Result<(), String> {
             rt.notify_keyevent = e;
             // Events are only worth building when they will be published somewhere.
             lock(&sh.shard).db.notify_classes = if k || e { classes } else { 0 };
+        }
+        "client-output-buffer-limit" => {
+            rt.obuf_limits = parse_obuf_limits(&v, rt.obuf_limits)?;
+            // Only the pubsub class ever queues pushed messages.
+            sh.pubsub.set_limit(rt.obuf_limits[2]);
         }
         _ => return Err("can't set immutable config".into()),
     }
@@ -155,6 +160,7 @@ pub fn config(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             ] {
                 c.store(0, Ordering::Relaxed);
             }
+            sh.pubsub.disconnections.store(0, Ordering::Relaxed);
             Frame::ok()
         }
         "config|help" => help(&[

@@ -189,9 +189,19 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
     } else {
         -1
     };
-    let flags = if multi == 0 { "x" } else { "N" };
+    let subs = shared.pubsub.client_counts(c.id);
+    let mut flags = String::new();
+    if subs.total() > 0 {
+        flags.push('P');
+    }
+    if multi == 0 {
+        flags.push('x');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
     format!(
-        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub=0 psub=0 ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        "id={} addr={} laddr={} fd=8 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll={} omem={} tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -199,7 +209,12 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         age,
         idle,
         flags,
+        subs.channels,
+        subs.patterns,
+        subs.shard,
         multi,
+        subs.queued,
+        subs.pending_bytes,
         lock(&c.last_cmd),
         c.resp.load(Ordering::Relaxed),
         lock(&c.lib_name).clone().unwrap_or_default(),
@@ -291,6 +306,8 @@ pub fn help(lines: &[&'static str]) -> Frame {
 fn client_list(s: &mut Session, args: &[Bytes]) -> Frame {
     *lock(&s.info.last_cmd) = "client|list".into();
     let mut ids: Option<Vec<u64>> = None;
+    // Some(true): only Pub/Sub clients; Some(false): only normal ones.
+    let mut pubsub_type: Option<bool> = None;
     let mut i = 2;
     while i < args.len() {
         if is(&args[i], "TYPE") && i + 1 < args.len() {
@@ -304,6 +321,15 @@ fn client_list(s: &mut Session, args: &[Bytes]) -> Frame {
                     shoal_core::table::truncate_lossy(t, 64)
                 ));
             }
+            pubsub_type = if is(t, "pubsub") {
+                Some(true)
+            } else if is(t, "normal") {
+                Some(false)
+            } else {
+                // No replicas or masters connect to a Shoal client port.
+                ids = Some(Vec::new());
+                None
+            };
             i += 2;
         } else if is(&args[i], "ID") && i + 1 < args.len() {
             let mut v = Vec::new();
@@ -329,6 +355,11 @@ fn client_list(s: &mut Session, args: &[Bytes]) -> Frame {
     for c in clients {
         if let Some(ids) = &ids
             && !ids.contains(&c.id)
+        {
+            continue;
+        }
+        if let Some(want) = pubsub_type
+            && (s.shared.pubsub.client_counts(c.id).total() > 0) != want
         {
             continue;
         }

@@ -81,6 +81,11 @@ fn human(bytes: u64) -> String {
 fn section(sh: &Shared, name: &str, out: &mut String) {
     let st = &sh.stats;
     let ld = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let pubsub = if name == "stats" {
+        sh.pubsub.stats()
+    } else {
+        (0, 0, 0)
+    };
     let _ = match name {
         "server" => {
             let up = sh.started.elapsed().as_secs();
@@ -131,14 +136,19 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
         ),
         "stats" => write!(
             out,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:0\r\npubsub_patterns:0\r\npubsubshard_channels:0\r\ntotal_error_replies:{}\r\n",
+            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:0\r\nkeyspace_hits:0\r\nkeyspace_misses:0\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\npubsubshard_channels:{}\r\ntotal_error_replies:{}\r\nclient_output_buffer_limit_disconnections:{}\r\n",
             ld(&st.total_connections),
             ld(&st.total_commands),
             ld(&st.net_input_bytes),
             ld(&st.net_output_bytes),
             ld(&st.rejected_connections),
             ld(&st.expired_keys),
+            pubsub.0,
+            pubsub.1,
+            pubsub.2,
             ld(&st.total_error_replies),
+            // Redis 7.2's name; 7.0 has no such field.
+            ld(&sh.pubsub.disconnections),
         ),
         "replication" => write!(
             out,

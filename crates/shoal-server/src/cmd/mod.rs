@@ -1,30 +1,51 @@
 //! Commands the server executes itself (the core's table marks them with no parser).
 //! One module per group: `connection` (PING, HELLO, AUTH, CLIENT, ...), `info`, `config`,
-//! `command` (COMMAND and its subcommands), `cluster` (CLUSTER ... for Shoal's topology).
+//! `command` (COMMAND and its subcommands), `cluster` (CLUSTER ... for Shoal's topology),
+//! `pubsub` (SUBSCRIBE and friends, PUBLISH, PUBSUB, keyspace notifications).
 
 pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
 pub mod info;
+pub mod pubsub;
 
 use bytes::Bytes;
 use shoal_resp::Frame;
 
 use crate::connection::{Multi, Session};
 
+/// Executes the server command `name`, which may answer with several replies (one
+/// confirmation per channel for the (P|S)(UN)SUBSCRIBE family).
+pub fn execute_many(s: &mut Session, name: &str, args: &[Bytes]) -> Vec<Frame> {
+    match pubsub::kind_of(name) {
+        Some((kind, subscribe)) => pubsub::subscription(s, kind, subscribe, args),
+        None => vec![execute(s, name, args)],
+    }
+}
+
 /// Executes the server command `name` (`client|setname` for subcommands).
 pub fn execute(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
     match name {
+        "ping" if s.subs > 0 && !s.resp3() => pubsub::ping_subscribed(args),
         "ping" => connection::ping(s, args),
         "echo" => Frame::Bulk(args[1].clone()),
-        "hello" => connection::hello(s, args),
+        "hello" => {
+            let reply = connection::hello(s, args);
+            s.outbox.set_resp3(s.resp3());
+            reply
+        }
+        "publish" => pubsub::publish(s, args),
+        "spublish" => pubsub::spublish(s, args),
         "auth" => connection::auth(s, args),
         "quit" => {
             s.close = true;
             Frame::ok()
         }
-        "reset" => connection::reset(s),
+        "reset" => {
+            pubsub::reset(s);
+            connection::reset(s)
+        }
         "select" => connection::select(args),
         "time" => connection::time(),
         "readonly" => {
@@ -68,6 +89,7 @@ pub fn execute(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
         _ if name.starts_with("config") => config::config(s, name, args),
         _ if name.starts_with("command") => command::command(s, name, args),
         _ if name.starts_with("cluster") => cluster::cluster(s, name, args),
+        _ if name.starts_with("pubsub|") => pubsub::pubsub(s, name, args),
         _ => shoal_core::table::unknown_command(args),
     }
 }

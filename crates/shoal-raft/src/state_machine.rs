@@ -1,0 +1,401 @@
+//! The state machine of one shard: a `shoal_core::Db` that changes only by
+//! applying committed entries.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::MutexGuard;
+
+use bytes::Bytes;
+use bytes::BytesMut;
+use futures_util::Stream;
+use futures_util::StreamExt;
+use openraft::EntryPayload;
+use openraft::RaftSnapshotBuilder;
+use openraft::storage::EntryResponder;
+use openraft::storage::RaftStateMachine;
+use openraft::type_config::alias::LogIdOf;
+use openraft::type_config::alias::SnapshotMetaOf;
+use openraft::type_config::alias::SnapshotOf;
+use openraft::type_config::alias::StoredMembershipOf;
+use serde::Deserialize;
+use serde::Serialize;
+use shoal_core::Db;
+use shoal_core::Parsed;
+use shoal_core::Reply;
+use shoal_core::db::Effects;
+use shoal_resp::Frame;
+use shoal_resp::Protocol;
+use shoal_storage::SnapshotFiles;
+use tokio::sync::broadcast;
+
+use crate::types::Batch;
+use crate::types::BatchReply;
+use crate::types::CommandReply;
+use crate::types::GroupId;
+use crate::types::Proposal;
+use crate::types::TypeConfig;
+
+type Snapshot = SnapshotOf<TypeConfig, Bytes>;
+type SnapshotMeta = SnapshotMetaOf<TypeConfig>;
+
+/// What the state machine of a group shares with the node (reads, effects).
+pub(crate) struct Shared {
+    state: Mutex<State>,
+    /// Effects (ready keys, keyspace events) of applied entries, in order.
+    pub(crate) effects: broadcast::Sender<Effects>,
+}
+
+struct State {
+    db: Db,
+    last_applied: Option<LogIdOf<TypeConfig>>,
+    membership: StoredMembershipOf<TypeConfig>,
+    current: Option<Snapshot>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while applying leaves no half-applied entry visible to
+        // openraft (it stops the group); reading the data is still safe.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the keyspace.
+    pub(crate) fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
+        f(&mut self.lock().db)
+    }
+
+    pub(crate) fn last_applied_index(&self) -> Option<u64> {
+        self.lock().last_applied.map(|l| l.index)
+    }
+}
+
+/// The snapshot file's content: openraft's metadata and the keyspace
+/// encoded by `Db::encode_snapshot` (itself versioned and CRC-checked).
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    meta: SnapshotMeta,
+    data: Bytes,
+}
+
+/// openraft's state machine for one group.
+pub struct StateMachine {
+    group: GroupId,
+    shared: Arc<Shared>,
+    files: SnapshotFiles,
+}
+
+impl StateMachine {
+    /// Opens the state machine of `group`, starting from its last saved
+    /// snapshot if there is one (openraft then re-applies the committed log
+    /// after it). A damaged snapshot file is an error: its log is purged, so
+    /// starting empty would silently lose data.
+    pub(crate) fn open(group: GroupId, files: SnapshotFiles) -> io::Result<Self> {
+        let mut state = State {
+            db: Db::new(),
+            last_applied: None,
+            membership: StoredMembershipOf::<TypeConfig>::default(),
+            current: None,
+        };
+        if let Some(bytes) = files.load(group)? {
+            let file: SnapshotFile = shoal_storage::decode(&bytes)?;
+            state.db = decode_db(&file.data)?;
+            state.last_applied = file.meta.last_log_id;
+            state.membership = file.meta.last_membership.clone();
+            state.current = Some(Snapshot {
+                meta: file.meta,
+                snapshot: file.data,
+            });
+        }
+        let (effects, _) = broadcast::channel(1024);
+        Ok(Self {
+            group,
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                effects,
+            }),
+            files,
+        })
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+fn decode_db(data: &[u8]) -> io::Result<Db> {
+    Db::decode_snapshot(data)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("snapshot: {e:?}")))
+}
+
+/// Applies one command and encodes its reply for the client's protocol.
+fn apply_one(db: &mut Db, p: &Proposal) -> CommandReply {
+    let frame = match shoal_core::parse(&p.args) {
+        Err(f) => f,
+        Ok(Parsed::Keyspace(_, cmd)) => match cmd.apply(db, &p.ctx) {
+            Reply::Frame(f) => f,
+            Reply::Block(b) => {
+                return CommandReply::Blocked {
+                    keys: b.keys,
+                    deadline_ms: b.deadline_ms,
+                };
+            }
+        },
+        Ok(Parsed::Server(_, name)) => Frame::Error(Bytes::from(format!(
+            "ERR '{name}' is not a keyspace command and cannot be replicated"
+        ))),
+    };
+    let proto = if p.ctx.resp3 {
+        Protocol::Resp3
+    } else {
+        Protocol::Resp2
+    };
+    let mut out = BytesMut::new();
+    shoal_resp::encode(&frame, proto, &mut out);
+    CommandReply::Frame(out.freeze())
+}
+
+fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
+    BatchReply {
+        replies: batch.commands.iter().map(|p| apply_one(db, p)).collect(),
+    }
+}
+
+/// Builds a snapshot from a copy of the keyspace taken between two applies,
+/// so that encoding does not hold up the write path.
+pub struct SnapshotBuilder {
+    group: GroupId,
+    db: Db,
+    meta: SnapshotMeta,
+    shared: Arc<Shared>,
+    files: SnapshotFiles,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = Bytes;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let db = std::mem::take(&mut self.db);
+        let meta = self.meta.clone();
+        let files = self.files.clone();
+        let group = self.group;
+        let snapshot = tokio::task::spawn_blocking(move || -> io::Result<Snapshot> {
+            let data = Bytes::from(db.encode_snapshot());
+            let file = SnapshotFile { meta, data };
+            files.save(group, &shoal_storage::encode(&file)?)?;
+            Ok(Snapshot {
+                meta: file.meta,
+                snapshot: file.data,
+            })
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let mut st = self.shared.lock();
+        let newer = match &st.current {
+            Some(c) => c.meta.last_log_id < snapshot.meta.last_log_id,
+            None => true,
+        };
+        if newer {
+            st.current = Some(snapshot.clone());
+        }
+        Ok(snapshot)
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = Bytes;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(
+        &mut self,
+    ) -> Result<(Option<LogIdOf<TypeConfig>>, StoredMembershipOf<TypeConfig>), io::Error> {
+        let st = self.shared.lock();
+        Ok((st.last_applied, st.membership.clone()))
+    }
+
+    async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
+    where
+        S: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + Send,
+    {
+        while let Some(item) = entries.next().await {
+            let (entry, responder) = item?;
+            let (reply, effects) = {
+                let mut st = self.shared.lock();
+                st.last_applied = Some(entry.log_id);
+                let reply = match &entry.payload {
+                    EntryPayload::Blank => BatchReply::default(),
+                    EntryPayload::Normal(batch) => apply_batch(&mut st.db, batch),
+                    EntryPayload::Membership(m) => {
+                        st.membership =
+                            StoredMembershipOf::<TypeConfig>::new(Some(entry.log_id), m.clone());
+                        BatchReply::default()
+                    }
+                };
+                let effects = st.db.has_effects().then(|| st.db.take_effects());
+                (reply, effects)
+            };
+            if let Some(e) = effects {
+                // No receiver is fine: nobody waits on these keys.
+                let _ = self.shared.effects.send(e);
+            }
+            if let Some(r) = responder {
+                r.send(reply);
+            }
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        let st = self.shared.lock();
+        SnapshotBuilder {
+            group: self.group,
+            db: st.db.clone(),
+            meta: SnapshotMeta {
+                last_log_id: st.last_applied,
+                last_membership: st.membership.clone(),
+            },
+            shared: self.shared.clone(),
+            files: self.files.clone(),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Bytes,
+    ) -> Result<(), io::Error> {
+        let data = snapshot.clone();
+        let db = tokio::task::spawn_blocking(move || decode_db(&data))
+            .await
+            .map_err(io::Error::other)??;
+        let file = SnapshotFile {
+            meta: meta.clone(),
+            data: snapshot,
+        };
+        let files = self.files.clone();
+        let group = self.group;
+        let encoded = shoal_storage::encode(&file)?;
+        tokio::task::spawn_blocking(move || files.save(group, &encoded))
+            .await
+            .map_err(io::Error::other)??;
+        let mut st = self.shared.lock();
+        st.db = db;
+        st.last_applied = meta.last_log_id;
+        st.membership = meta.last_membership.clone();
+        st.current = Some(Snapshot {
+            meta: file.meta,
+            snapshot: file.data,
+        });
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        Ok(self.shared.lock().current.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::StorageError;
+    use openraft::testing::log::StoreBuilder;
+    use openraft::testing::log::Suite;
+    use openraft::type_config::TypeConfigExt;
+    use shoal_storage::FsyncPolicy;
+    use shoal_storage::LogStore;
+    use shoal_storage::Storage;
+
+    use super::*;
+
+    struct Builder;
+
+    impl StoreBuilder<TypeConfig, LogStore<TypeConfig>, StateMachine, tempfile::TempDir> for Builder {
+        async fn build(
+            &self,
+        ) -> Result<(tempfile::TempDir, LogStore<TypeConfig>, StateMachine), StorageError<TypeConfig>>
+        {
+            let io = |e: io::Error| StorageError::write(TypeConfig::err_from_error(&e));
+            let dir = tempfile::tempdir().map_err(io)?;
+            let storage = Storage::open(dir.path(), FsyncPolicy::Always).map_err(io)?;
+            let log = storage.log_store::<TypeConfig>(3).map_err(io)?;
+            let sm = StateMachine::open(3, storage.snapshots().clone()).map_err(io)?;
+            Ok((dir, log, sm))
+        }
+    }
+
+    /// openraft's storage suite with Shoal's real type config, log store and
+    /// state machine (snapshot build/install through the snapshot files).
+    #[test]
+    fn openraft_suite_with_shoal_state_machine() -> Result<(), StorageError<TypeConfig>> {
+        TypeConfig::run(async { Suite::test_all(Builder).await })
+    }
+
+    fn p(args: &[&str], now_ms: u64) -> Proposal {
+        Proposal::new(
+            args.iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+                .collect(),
+            shoal_core::Ctx {
+                now_ms,
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Applying the same batches to two keyspaces gives the same replies and
+    /// byte-identical state; a RESP3 context changes only the encoding.
+    #[test]
+    fn batches_apply_deterministically_with_one_reply_each() {
+        let batch = Batch::new(vec![
+            p(&["SET", "a", "1"], 5),
+            p(&["XADD", "s", "*", "f", "v"], 1000),
+            p(&["XADD", "s", "*", "f", "w"], 1000),
+            p(&["INCR", "s"], 1),
+            p(&["NOSUCHCMD"], 1),
+            p(&["PING"], 1),
+            p(&["XREAD", "BLOCK", "0", "STREAMS", "empty", "$"], 1),
+            Proposal::new(
+                ["XREAD", "BLOCK", "100", "STREAMS", "empty", "$"]
+                    .iter()
+                    .map(|a| Bytes::from(*a))
+                    .collect(),
+                shoal_core::Ctx {
+                    now_ms: 7,
+                    may_block: true,
+                    ..Default::default()
+                },
+            ),
+        ]);
+        let (mut a, mut b) = (Db::new(), Db::new());
+        let ra = apply_batch(&mut a, &batch);
+        let rb = apply_batch(&mut b, &batch);
+        assert_eq!(ra, rb);
+        assert_eq!(a.encode_snapshot(), b.encode_snapshot());
+        let frames: Vec<&[u8]> = ra
+            .replies
+            .iter()
+            .map(|r| match r {
+                CommandReply::Frame(f) => &f[..],
+                CommandReply::Blocked { .. } => b"<blocked>",
+            })
+            .collect();
+        assert_eq!(frames[0], b"+OK\r\n");
+        assert_eq!(frames[1], b"$6\r\n1000-0\r\n");
+        assert_eq!(frames[2], b"$6\r\n1000-1\r\n");
+        assert!(frames[3].starts_with(b"-WRONGTYPE"));
+        assert!(frames[4].starts_with(b"-ERR unknown command"));
+        assert!(
+            frames[5].starts_with(b"-ERR"),
+            "server commands are not replicated"
+        );
+        // A blocking read proposed without may_block answers as if timed out;
+        // with may_block it reports what to wait for and changes nothing.
+        assert_eq!(frames[6], b"*-1\r\n");
+        assert_eq!(
+            ra.replies[7],
+            CommandReply::Blocked {
+                keys: vec![Bytes::from("empty")],
+                deadline_ms: Some(107)
+            }
+        );
+    }
+}

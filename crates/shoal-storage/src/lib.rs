@@ -1,0 +1,170 @@
+//! Shoal's durable storage for Raft: the log and vote store of every Raft
+//! group a node runs, in one sled database, plus snapshot files.
+//!
+//! ```text
+//! <data-dir>/raft.sled/       sled database: trees log/<group> and meta/<group>
+//! <data-dir>/snapshots/       group-<group>.snap, see SnapshotFiles
+//! ```
+//!
+//! Open one [`Storage`] per node, then one [`LogStore`] per Raft group with
+//! [`Storage::log_store`]; hand the `LogStore` to `openraft::Raft::new`.
+//!
+//! Durability follows [`FsyncPolicy`]. With the default, `Always`, an append
+//! is acknowledged to openraft only after it is on disk, and one flush serves
+//! every append of every group buffered since the previous flush (group
+//! commit, see the `flusher` module): durable and still fast under load.
+
+mod codec;
+mod flusher;
+mod log_store;
+mod snapshot_file;
+
+use std::io;
+use std::path::Path;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+pub use codec::decode;
+pub use codec::encode;
+pub use flusher::FlushStats;
+pub use log_store::LogStore;
+use openraft::RaftTypeConfig;
+use openraft::type_config::alias::LogIdOf;
+use serde::de::DeserializeOwned;
+pub use snapshot_file::SnapshotFiles;
+
+/// When appended Raft entries are forced to disk (`--fsync`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// An append is acknowledged only after an fsync that covers it; one
+    /// fsync covers every group's appends since the last (group commit).
+    /// Nothing acknowledged is lost even if every node crashes at once.
+    #[default]
+    Always,
+    /// Appends are acknowledged once written; a timer fsyncs every second,
+    /// like Redis `appendfsync everysec`. A simultaneous crash of a majority
+    /// can lose up to about a second of acknowledged writes.
+    EverySec,
+    /// Never fsync explicitly (tests and benchmarks only).
+    No,
+}
+
+impl FromStr for FsyncPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "always" => Ok(Self::Always),
+            "everysec" => Ok(Self::EverySec),
+            "no" => Ok(Self::No),
+            other => Err(format!(
+                "unknown fsync policy {other:?}: expected always, everysec or no"
+            )),
+        }
+    }
+}
+
+/// A node's storage: one sled database shared by all of its Raft groups.
+///
+/// Cloning is cheap and shares the database and the flusher thread. The
+/// flusher stops, after a final flush, when the last clone and the last
+/// [`LogStore`] are dropped.
+#[derive(Clone)]
+pub struct Storage {
+    db: sled::Db,
+    flusher: flusher::Flusher,
+    policy: FsyncPolicy,
+    snapshots: SnapshotFiles,
+    stats: Arc<FlushStats>,
+    dir: PathBuf,
+}
+
+impl Storage {
+    /// Opens (or creates) the storage under `data_dir`.
+    pub fn open(data_dir: &Path, policy: FsyncPolicy) -> io::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let db = sled::Config::new()
+            .path(data_dir.join("raft.sled"))
+            // Only our flusher fsyncs, so that the policy is exactly what
+            // --fsync says and the fsync count is measurable.
+            .flush_every_ms(None)
+            .cache_capacity(256 << 20)
+            .open()
+            .map_err(|e| io::Error::other(format!("open sled in {}: {e}", data_dir.display())))?;
+        let stats = Arc::new(FlushStats::default());
+        let flusher = flusher::Flusher::start(db.clone(), policy, stats.clone())?;
+        let snapshots = SnapshotFiles::open(data_dir.join("snapshots"))?;
+        Ok(Self {
+            db,
+            flusher,
+            policy,
+            snapshots,
+            stats,
+            dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// The log and vote store of Raft group `group`, created if new.
+    pub fn log_store<C>(&self, group: u64) -> io::Result<LogStore<C>>
+    where
+        C: RaftTypeConfig,
+        LogIdOf<C>: DeserializeOwned,
+    {
+        let open = |name: String| {
+            self.db
+                .open_tree(name)
+                .map_err(|e| io::Error::other(format!("sled: {e}")))
+        };
+        let log = open(format!("log/{group}"))?;
+        let meta = open(format!("meta/{group}"))?;
+        let store = LogStore::new(group, log, meta, self.flusher.clone(), self.policy);
+        store.finish_interrupted_purge()?;
+        Ok(store)
+    }
+
+    /// The groups that have a log in this database, in ascending order.
+    pub fn groups(&self) -> Vec<u64> {
+        let mut v: Vec<u64> = self
+            .db
+            .tree_names()
+            .iter()
+            .filter_map(|n| {
+                std::str::from_utf8(n)
+                    .ok()?
+                    .strip_prefix("log/")?
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The snapshot files of this node.
+    pub fn snapshots(&self) -> &SnapshotFiles {
+        &self.snapshots
+    }
+
+    /// The fsync policy this storage was opened with.
+    pub fn policy(&self) -> FsyncPolicy {
+        self.policy
+    }
+
+    /// Flush and append counters of the shared flusher.
+    pub fn flush_stats(&self) -> &FlushStats {
+        &self.stats
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Forces everything written so far to disk (blocking).
+    pub fn flush(&self) -> io::Result<()> {
+        self.db
+            .flush()
+            .map(|_| ())
+            .map_err(|e| io::Error::other(format!("sled flush: {e}")))
+    }
+}

@@ -1,0 +1,287 @@
+//! The openraft log store and vote store of one Raft group.
+
+use std::fmt::Debug;
+use std::io;
+use std::marker::PhantomData;
+use std::ops::Bound;
+use std::ops::RangeBounds;
+
+use openraft::LogState;
+use openraft::OptionalSend;
+use openraft::RaftLogReader;
+use openraft::RaftTypeConfig;
+use openraft::entry::RaftEntry;
+use openraft::storage::IOFlushed;
+use openraft::storage::RaftLogStorage;
+use openraft::type_config::TypeConfigExt;
+use openraft::type_config::alias::LogIdOf;
+use openraft::type_config::alias::VoteOf;
+use openraft::type_config::async_runtime::OneshotSender;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::FsyncPolicy;
+use crate::codec;
+use crate::flusher::Flusher;
+
+const VOTE: &[u8] = b"vote";
+const LAST_PURGED: &[u8] = b"last_purged";
+const COMMITTED: &[u8] = b"committed";
+
+/// The Raft log and vote of one group.
+///
+/// Entries live in the sled tree `log/<group>` under big-endian `u64` index
+/// keys (so sled's key order is log order); the vote, the last purged log id
+/// and the committed log id live in `meta/<group>`. Values use the versioned,
+/// checksummed encoding of [`crate::codec`].
+///
+/// Durability: [`append`](RaftLogStorage::append) completes openraft's
+/// callback according to the node's [`FsyncPolicy`]; with `Always` only after
+/// the shared flusher has fsynced (group commit across all groups).
+/// [`save_vote`](RaftLogStorage::save_vote) returns only once the vote is on
+/// disk (except under `FsyncPolicy::No`).
+///
+/// Cloning is cheap and yields a handle on the same trees; it also serves as
+/// openraft's log reader.
+pub struct LogStore<C> {
+    group: u64,
+    log: sled::Tree,
+    meta: sled::Tree,
+    flusher: Flusher,
+    policy: FsyncPolicy,
+    _c: PhantomData<fn() -> C>,
+}
+
+impl<C> Clone for LogStore<C> {
+    fn clone(&self) -> Self {
+        Self {
+            group: self.group,
+            log: self.log.clone(),
+            meta: self.meta.clone(),
+            flusher: self.flusher.clone(),
+            policy: self.policy,
+            _c: PhantomData,
+        }
+    }
+}
+
+fn sled_err(e: sled::Error) -> io::Error {
+    match e {
+        sled::Error::Io(e) => e,
+        other => io::Error::other(format!("sled: {other}")),
+    }
+}
+
+fn key(index: u64) -> [u8; 8] {
+    index.to_be_bytes()
+}
+
+fn index_of(k: &[u8]) -> io::Result<u64> {
+    let arr: [u8; 8] = k.try_into().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("log key of {} bytes", k.len()),
+        )
+    })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl<C> LogStore<C> {
+    pub(crate) fn new(
+        group: u64,
+        log: sled::Tree,
+        meta: sled::Tree,
+        flusher: Flusher,
+        policy: FsyncPolicy,
+    ) -> Self {
+        Self {
+            group,
+            log,
+            meta,
+            flusher,
+            policy,
+            _c: PhantomData,
+        }
+    }
+
+    /// The Raft group this store belongs to.
+    pub fn group(&self) -> u64 {
+        self.group
+    }
+
+    fn get_meta<T: DeserializeOwned>(&self, k: &[u8]) -> io::Result<Option<T>> {
+        match self.meta.get(k).map_err(sled_err)? {
+            None => Ok(None),
+            Some(v) => codec::decode(&v).map(Some),
+        }
+    }
+
+    fn put_meta<T: Serialize>(&self, k: &[u8], v: &T) -> io::Result<()> {
+        self.meta.insert(k, codec::encode(v)?).map_err(sled_err)?;
+        Ok(())
+    }
+
+    /// Removes entries at or below the recorded purge point: left over when
+    /// a crash hit between writing `last_purged` and removing the entries.
+    pub(crate) fn finish_interrupted_purge(&self) -> io::Result<()>
+    where
+        LogIdOf<C>: DeserializeOwned,
+        C: RaftTypeConfig,
+    {
+        if let Some(p) = self.get_meta::<LogIdOf<C>>(LAST_PURGED)? {
+            self.remove_range(..=key(p.index()))?;
+        }
+        Ok(())
+    }
+
+    /// Removes every log key in `range` with one atomic batch.
+    fn remove_range(&self, range: impl RangeBounds<[u8; 8]>) -> io::Result<()> {
+        let mut batch = sled::Batch::default();
+        for kv in self.log.range(range) {
+            let (k, _) = kv.map_err(sled_err)?;
+            batch.remove(k);
+        }
+        self.log.apply_batch(batch).map_err(sled_err)
+    }
+}
+
+impl<C> RaftLogReader<C> for LogStore<C>
+where
+    C: RaftTypeConfig,
+    C::Entry: Serialize + DeserializeOwned,
+    VoteOf<C>: Serialize + DeserializeOwned,
+    LogIdOf<C>: Serialize + DeserializeOwned,
+{
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<C::Entry>, io::Error> {
+        let start = match range.start_bound() {
+            Bound::Included(i) => Bound::Included(key(*i)),
+            Bound::Excluded(i) => match i.checked_add(1) {
+                Some(i) => Bound::Included(key(i)),
+                None => return Ok(Vec::new()),
+            },
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        let end = match range.end_bound() {
+            Bound::Included(i) => Bound::Included(key(*i)),
+            Bound::Excluded(i) => Bound::Excluded(key(*i)),
+            Bound::Unbounded => Bound::Unbounded,
+        };
+        if let (Bound::Included(s), Bound::Excluded(e)) = (&start, &end)
+            && s >= e
+        {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for kv in self.log.range((start, end)) {
+            let (k, v) = kv.map_err(sled_err)?;
+            let index = index_of(&k)?;
+            let entry: C::Entry = codec::decode(&v)?;
+            if entry.index() != index {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "group {}: entry at key {index} has index {}",
+                        self.group,
+                        entry.index()
+                    ),
+                ));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<VoteOf<C>>, io::Error> {
+        self.get_meta(VOTE)
+    }
+}
+
+impl<C> RaftLogStorage<C> for LogStore<C>
+where
+    C: RaftTypeConfig,
+    C::Entry: Serialize + DeserializeOwned,
+    VoteOf<C>: Serialize + DeserializeOwned,
+    LogIdOf<C>: Serialize + DeserializeOwned,
+{
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<C>, io::Error> {
+        let last_purged_log_id: Option<LogIdOf<C>> = self.get_meta(LAST_PURGED)?;
+        let last = match self.log.last().map_err(sled_err)? {
+            Some((_, v)) => Some(codec::decode::<C::Entry>(&v)?.log_id()),
+            None => None,
+        };
+        let last_log_id = last.or_else(|| last_purged_log_id.clone());
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &VoteOf<C>) -> Result<(), io::Error> {
+        self.put_meta(VOTE, vote)?;
+        if self.policy == FsyncPolicy::No {
+            return Ok(());
+        }
+        // Durable under EverySec too: a forgotten vote can elect two leaders
+        // in one term, which no fsync policy may trade for speed.
+        let (tx, rx) = C::oneshot();
+        self.flusher.after_flush(Box::new(move |r| {
+            let _ = tx.send(r);
+        }));
+        rx.await
+            .map_err(|_| io::Error::other("storage flusher dropped the vote flush"))?
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> Result<(), io::Error> {
+        // Not flushed: losing it only means re-applying from an older point.
+        self.put_meta(COMMITTED, &committed)
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<LogIdOf<C>>, io::Error> {
+        Ok(self.get_meta::<Option<LogIdOf<C>>>(COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<C>) -> Result<(), io::Error>
+    where
+        I: IntoIterator<Item = C::Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut batch = sled::Batch::default();
+        for entry in entries {
+            batch.insert(&key(entry.index()), codec::encode(&entry)?);
+        }
+        self.log.apply_batch(batch).map_err(sled_err)?;
+        match self.policy {
+            FsyncPolicy::Always => self
+                .flusher
+                .after_flush(Box::new(move |r| callback.io_completed(r))),
+            FsyncPolicy::EverySec | FsyncPolicy::No => callback.io_completed(Ok(())),
+        }
+        Ok(())
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogIdOf<C>>) -> Result<(), io::Error> {
+        match last_log_id {
+            None => self.remove_range(..),
+            Some(id) => match id.index().checked_add(1) {
+                Some(from) => self.remove_range(key(from)..),
+                None => Ok(()),
+            },
+        }
+    }
+
+    async fn purge(&mut self, log_id: LogIdOf<C>) -> Result<(), io::Error> {
+        // last_purged first: after a crash in between, the log state still
+        // reports the purge point and the leftover entries are below it.
+        self.put_meta(LAST_PURGED, &log_id)?;
+        self.remove_range(..=key(log_id.index()))
+    }
+}
