@@ -203,12 +203,17 @@ pub enum ZSetCommand {
         keys: Vec<Bytes>,
         side: Side,
         timeout_ms: u64,
+        /// The retry of a blocked client ([`crate::blocking`]): keys of another type are
+        /// skipped.
+        retry: bool,
     },
     MPop {
         keys: Vec<Bytes>,
         side: Side,
         count: u64,
         block: Option<u64>,
+        /// The retry of a blocked client: keys of another type are skipped.
+        retry: bool,
     },
     RemRange {
         key: Bytes,
@@ -503,6 +508,7 @@ fn bpop(a: &[Bytes], side: Side) -> ParseResult<Command> {
         keys: a[1..a.len() - 1].to_vec(),
         side,
         timeout_ms,
+        retry: false,
     }))
 }
 
@@ -530,6 +536,7 @@ fn parse_zmpop(a: &[Bytes]) -> ParseResult<Command> {
         side,
         count,
         block: None,
+        retry: false,
     }))
 }
 
@@ -541,6 +548,7 @@ fn parse_bzmpop(a: &[Bytes]) -> ParseResult<Command> {
         side,
         count,
         block: Some(timeout),
+        retry: false,
     }))
 }
 
@@ -877,13 +885,15 @@ impl ZSetCommand {
                 keys,
                 side,
                 timeout_ms,
-            } => return bpop_apply(db, ctx, keys, side, timeout_ms),
+                retry,
+            } => return bpop_apply(db, ctx, keys, side, timeout_ms, retry),
             ZSetCommand::MPop {
                 keys,
                 side,
                 count,
                 block,
-            } => return mpop(db, ctx, keys, side, count, block),
+                retry,
+            } => return mpop(db, ctx, keys, side, count, block, retry),
             ZSetCommand::RemRange { key, kind } => match get_mut(db, &key, now) {
                 Err(e) => e,
                 Ok(None) => Frame::Integer(0),
@@ -1085,16 +1095,22 @@ fn pop_n(
 type Popped = (Bytes, Vec<(SmallBytes, f64)>);
 
 /// Pops from the first non-empty sorted set of `keys`; WRONGTYPE if a key of another type
-/// comes first.
+/// comes first, unless `retry` (a blocked client's retry skips such keys, as Redis serves
+/// sorted-set waiters only from sorted sets).
 fn pop_first(
     db: &mut Db,
     now: u64,
     keys: &[Bytes],
     side: Side,
     count: u64,
+    retry: bool,
 ) -> Result<Option<Popped>, Frame> {
     for key in keys {
-        match read(db, key, now)? {
+        let zs = match read(db, key, now) {
+            Err(_) if retry => continue,
+            r => r?,
+        };
+        match zs {
             Some(z) if !z.is_empty() => {
                 return Ok(Some((key.clone(), pop_n(db, now, key, side, count)?)));
             }
@@ -1104,8 +1120,15 @@ fn pop_first(
     Ok(None)
 }
 
-fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, side: Side, timeout_ms: u64) -> Reply {
-    match pop_first(db, ctx.now_ms, &keys, side, 1) {
+fn bpop_apply(
+    db: &mut Db,
+    ctx: &Ctx,
+    keys: Vec<Bytes>,
+    side: Side,
+    timeout_ms: u64,
+    retry: bool,
+) -> Reply {
+    match pop_first(db, ctx.now_ms, &keys, side, 1, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, popped))) => Reply::Frame(match popped.into_iter().next() {
             Some((m, s)) => Frame::Array(vec![Frame::Bulk(key), Frame::bulk(&m), Frame::Double(s)]),
@@ -1119,6 +1142,7 @@ fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, side: Side, timeout_ms: 
                 keys,
                 side,
                 timeout_ms,
+                retry,
             }),
             Frame::NullArray,
             Frame::NullArray,
@@ -1133,8 +1157,9 @@ fn mpop(
     side: Side,
     count: u64,
     block: Option<u64>,
+    retry: bool,
 ) -> Reply {
-    match pop_first(db, ctx.now_ms, &keys, side, count) {
+    match pop_first(db, ctx.now_ms, &keys, side, count, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, popped))) => Reply::Frame(Frame::Array(vec![
             Frame::Bulk(key),
@@ -1157,6 +1182,7 @@ fn mpop(
                     side,
                     count,
                     block,
+                    retry,
                 }),
                 Frame::NullArray,
                 Frame::NullArray,
