@@ -9,13 +9,17 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::Bytes;
-use shoal_core::{Command, Ctx, Db, Reply};
+use shoal_core::{Command, Ctx, Db, Parsed, Reply};
 use shoal_resp::Frame;
 use tokio::sync::oneshot;
 
 /// A parked command.
 pub struct Waiter {
     pub keys: Vec<Bytes>,
+    /// The retry as request arguments (`Block::retry_args`, else the original request):
+    /// reordered per ready key by [`shoal_core::prefer_ready_key`].
+    pub args: Vec<Bytes>,
+    /// The retry when the arguments cannot be reordered.
     pub retry: Command,
     pub resp3: bool,
     pub tx: oneshot::Sender<Frame>,
@@ -84,7 +88,14 @@ impl Blocked {
                     may_block: true,
                     seed,
                 };
-                match w.retry.clone().apply(db, &ctx) {
+                // Redis serves a ready key's waiters from that key first.
+                let retry = shoal_core::prefer_ready_key(&w.args, &key)
+                    .and_then(|a| match shoal_core::parse(&a) {
+                        Ok(Parsed::Keyspace(_, c)) => Some(c),
+                        _ => None,
+                    })
+                    .unwrap_or_else(|| w.retry.clone());
+                match retry.apply(db, &ctx) {
                     Reply::Block(_) => {}
                     Reply::Frame(f) => {
                         if let Some(w) = self.take(id) {

@@ -169,7 +169,7 @@ impl Session {
             Ok(Parsed::Keyspace(_, command)) => {
                 let ctx = self.ctx(true);
                 let shard = guard.get_or_insert_with(|| lock(&shared.shard));
-                self.apply(shard, command, ctx)
+                self.apply(shard, command, &args, ctx)
             }
             Ok(Parsed::Server(_, name)) => {
                 *guard = None;
@@ -182,8 +182,9 @@ impl Session {
         }
     }
 
-    /// Applies a keyspace command and serves any clients it unblocks.
-    fn apply(&mut self, shard: &mut Shard, command: Command, ctx: Ctx) -> Outcome {
+    /// Applies a keyspace command (`args`: the request it was parsed from) and serves any
+    /// clients it unblocks.
+    fn apply(&mut self, shard: &mut Shard, command: Command, args: &[Bytes], ctx: Ctx) -> Outcome {
         let keys_ready_possible = !shard.blocked.is_empty();
         shard.db.track_ready = keys_ready_possible;
         match command.apply(&mut shard.db, &ctx) {
@@ -199,6 +200,7 @@ impl Session {
                 let (tx, rx) = oneshot::channel();
                 let id = shard.blocked.add(Waiter {
                     keys: b.keys,
+                    args: b.retry_args.unwrap_or_else(|| args.to_vec()),
                     retry: b.retry,
                     resp3: ctx.resp3,
                     tx,

@@ -55,8 +55,8 @@ fn hybrid_patterns_data_structures_part() {
     run("data");
 }
 
-/// Needs PUBLISH/SUBSCRIBE in shoal (being added on another branch): until then this
-/// fails with "PUBLISH is supported by the server" / "SUBSCRIBE is supported".
+/// PUBLISH/SUBSCRIBE with keyspace data: a missing command fails the script's checks
+/// ("PUBLISH is supported by the server" / "SUBSCRIBE is supported").
 #[test]
 fn hybrid_patterns_pubsub_part() {
     run("pubsub");
