@@ -10,7 +10,7 @@ use shoal_resp::Frame;
 
 use crate::db::Db;
 use crate::table::{CommandSpec, Lookup};
-use crate::{generic, hash, list, server, set, stream, string, zset};
+use crate::{blocking, generic, hash, list, server, set, stream, string, zset};
 
 /// Everything nondeterministic a command may depend on, decided before it is applied
 /// (by the leader, in a replicated shard) and carried with it.
@@ -106,6 +106,7 @@ pub static FAMILIES: &[&[CommandSpec]] = &[
     set::COMMANDS,
     zset::COMMANDS,
     stream::COMMANDS,
+    blocking::COMMANDS,
 ];
 
 /// What a request turned out to be.

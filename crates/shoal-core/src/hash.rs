@@ -55,7 +55,7 @@ pub enum HashCommand {
     Keys(Bytes),
     Vals(Bytes),
     IncrBy(Bytes, Bytes, i64),
-    IncrByFloat(Bytes, Bytes, f64),
+    IncrByFloat(Bytes, Bytes, crate::string::LongDouble),
     StrLen(Bytes, Bytes),
     /// HRANDFIELD key [count [WITHVALUES]].
     RandField {
@@ -150,7 +150,8 @@ fn parse_hincrby(a: &[Bytes]) -> ParseResult<Command> {
 }
 
 fn parse_hincrbyfloat(a: &[Bytes]) -> ParseResult<Command> {
-    let by = args::parse_f64(&a[3])?;
+    let by = crate::string::LongDouble::parse(&a[3])
+        .ok_or_else(|| Frame::static_error(error::NOT_FLOAT))?;
     if !by.is_finite() {
         return Err(Frame::static_error("ERR value is NaN or Infinity"));
     }
@@ -532,14 +533,20 @@ fn incr_by(db: &mut Db, now: u64, key: &[u8], field: &[u8], by: i64) -> Frame {
     Frame::Integer(new)
 }
 
-fn incr_by_float(db: &mut Db, now: u64, key: &[u8], field: &[u8], by: f64) -> Frame {
+fn incr_by_float(
+    db: &mut Db,
+    now: u64,
+    key: &[u8],
+    field: &[u8],
+    by: crate::string::LongDouble,
+) -> Frame {
     let hash = match write(db, key, now) {
         Err(e) => return e,
         Ok(h) => h,
     };
     let cur = match hash.fields.get(field) {
-        None => 0.0,
-        Some(v) => match args::parse_f64_strict(v) {
+        None => crate::string::LongDouble::ZERO,
+        Some(v) => match crate::string::LongDouble::parse(v) {
             Some(n) => n,
             None => {
                 drop_if_empty(db, key, now);
@@ -547,12 +554,10 @@ fn incr_by_float(db: &mut Db, now: u64, key: &[u8], field: &[u8], by: f64) -> Fr
             }
         },
     };
-    let new = cur + by;
-    if !new.is_finite() {
+    let Some(text) = crate::string::incr_long_double(cur, by) else {
         drop_if_empty(db, key, now);
         return Frame::static_error("ERR increment would produce NaN or Infinity");
-    }
-    let text = crate::string::format_long_double(new);
+    };
     hash.fields.insert(field, SmallBytes::new(text.as_bytes()));
     db.notify(class::HASH, "hincrbyfloat", key);
     Frame::Bulk(Bytes::from(text))

@@ -11,6 +11,7 @@
 //! command table; `db` the keyspace; `snapshot` the encoding of a keyspace.
 
 pub mod args;
+pub mod blocking;
 pub mod command;
 pub mod db;
 pub mod error;
@@ -29,6 +30,7 @@ pub mod table;
 pub mod value;
 pub mod zset;
 
+pub use blocking::prefer_ready_key;
 pub use command::{Block, Command, Ctx, Parsed, Reply, parse};
 pub use db::Db;
 pub use small::SmallBytes;

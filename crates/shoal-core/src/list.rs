@@ -6,10 +6,11 @@
 //! at both ends, which is what queues need, O(1) LINDEX.
 //!
 //! Blocking: a blocking command that finds data pops it (it is a write). When it finds
-//! none it answers [`Reply::Block`] with itself as the retry, its keys and its deadline;
-//! the server parks the client and applies the retry when a push signals one of the keys
-//! ([`Db::signal_ready`], which every push here calls). Inside MULTI (`!ctx.may_block`)
-//! it answers the timeout reply at once.
+//! none it answers [`Reply::Block`] with itself, flagged as a retry, its keys and its
+//! deadline; the server parks the client and applies the retry when a push signals one of
+//! the keys ([`Db::signal_ready`], which every push here calls). A retry skips keys of
+//! another type instead of answering WRONGTYPE ([`crate::blocking`]). Inside MULTI
+//! (`!ctx.may_block`) it answers the timeout reply at once.
 
 use std::collections::VecDeque;
 
@@ -122,6 +123,9 @@ pub enum ListCommand {
         block: Option<u64>,
         /// BRPOPLPUSH / BLMOVE answer a null bulk when they cannot block (MULTI).
         blocking_name: bool,
+        /// The retry of a blocked client ([`crate::blocking`]): a source of another type
+        /// keeps it blocked.
+        retry: bool,
     },
     /// LMPOP, and BLMPOP when `block` holds a timeout (ms).
     MPop {
@@ -129,12 +133,16 @@ pub enum ListCommand {
         end: End,
         count: u64,
         block: Option<u64>,
+        /// The retry of a blocked client: keys of another type are skipped.
+        retry: bool,
     },
     /// BLPOP / BRPOP.
     BPop {
         keys: Vec<Bytes>,
         end: End,
         timeout_ms: u64,
+        /// The retry of a blocked client: keys of another type are skipped.
+        retry: bool,
     },
 }
 
@@ -306,6 +314,7 @@ fn parse_lmove(a: &[Bytes]) -> ParseResult<Command> {
         to: parse_end(&a[4])?,
         block: None,
         blocking_name: false,
+        retry: false,
     }))
 }
 
@@ -317,6 +326,7 @@ fn parse_rpoplpush(a: &[Bytes]) -> ParseResult<Command> {
         to: End::Left,
         block: None,
         blocking_name: false,
+        retry: false,
     }))
 }
 
@@ -330,6 +340,7 @@ fn parse_blmove(a: &[Bytes]) -> ParseResult<Command> {
         to,
         block: Some(args::parse_timeout(&a[5])?),
         blocking_name: true,
+        retry: false,
     }))
 }
 
@@ -341,6 +352,7 @@ fn parse_brpoplpush(a: &[Bytes]) -> ParseResult<Command> {
         to: End::Left,
         block: Some(args::parse_timeout(&a[3])?),
         blocking_name: true,
+        retry: false,
     }))
 }
 
@@ -386,6 +398,7 @@ fn parse_lmpop(a: &[Bytes]) -> ParseResult<Command> {
         end,
         count,
         block: None,
+        retry: false,
     }))
 }
 
@@ -397,6 +410,7 @@ fn parse_blmpop(a: &[Bytes]) -> ParseResult<Command> {
         end,
         count,
         block: Some(timeout),
+        retry: false,
     }))
 }
 
@@ -416,6 +430,7 @@ fn bpop(a: &[Bytes], end: End) -> ParseResult<Command> {
         keys: a[1..a.len() - 1].to_vec(),
         end,
         timeout_ms,
+        retry: false,
     }))
 }
 
@@ -708,27 +723,20 @@ impl ListCommand {
                 },
                 Ok(Some(list)) => lpos(list, &item, rank, count, maxlen),
             },
-            ListCommand::Move {
-                src,
-                dst,
-                from,
-                to,
-                block,
-                blocking_name,
-            } => {
-                return lmove(db, ctx, src, dst, from, to, block, blocking_name);
-            }
+            m @ ListCommand::Move { .. } => return lmove(db, ctx, m),
             ListCommand::MPop {
                 keys,
                 end,
                 count,
                 block,
-            } => return mpop(db, ctx, keys, end, count, block),
+                retry,
+            } => return mpop(db, ctx, keys, end, count, block, retry),
             ListCommand::BPop {
                 keys,
                 end,
                 timeout_ms,
-            } => return bpop_apply(db, ctx, keys, end, timeout_ms),
+                retry,
+            } => return bpop_apply(db, ctx, keys, end, timeout_ms, retry),
         };
         Reply::Frame(f)
     }
@@ -830,47 +838,50 @@ pub(crate) fn block_or_timeout(
     }
     match args::timeout_deadline(timeout_ms, ctx.now_ms) {
         Err(e) => Reply::Frame(e),
-        Ok(deadline_ms) => Reply::Block(Box::new(Block {
-            keys,
-            deadline_ms,
-            retry,
-            retry_args: None,
-            timeout_reply,
-        })),
+        Ok(deadline_ms) => {
+            let mut retry = retry;
+            crate::blocking::mark_retry(&mut retry);
+            Reply::Block(Box::new(Block {
+                keys,
+                deadline_ms,
+                retry_args: crate::blocking::retry_args(&retry),
+                retry,
+                timeout_reply,
+            }))
+        }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn lmove(
-    db: &mut Db,
-    ctx: &Ctx,
-    src: Bytes,
-    dst: Bytes,
-    from: End,
-    to: End,
-    block: Option<u64>,
-    blocking_name: bool,
-) -> Reply {
+/// LMOVE and friends; `m` is a [`ListCommand::Move`].
+fn lmove(db: &mut Db, ctx: &Ctx, m: ListCommand) -> Reply {
+    let ListCommand::Move {
+        src,
+        dst,
+        from,
+        to,
+        block,
+        retry,
+        ..
+    } = &m
+    else {
+        return Reply::Frame(Frame::Null);
+    };
+    let (from, to) = (*from, *to);
     let now = ctx.now_ms;
-    let has_data = match read(db, &src, now) {
+    let has_data = match read(db, src, now) {
+        // Redis serves blocked BLMOVEs only from a source that is a list.
+        Err(_) if *retry => false,
         Err(e) => return Reply::Frame(e),
         Ok(l) => l.is_some_and(|l| !l.is_empty()),
     };
     if !has_data {
-        return match block {
+        return match *block {
             None => Reply::Frame(Frame::Null),
             Some(timeout_ms) => block_or_timeout(
                 ctx,
                 vec![src.clone()],
                 timeout_ms,
-                Command::List(ListCommand::Move {
-                    src,
-                    dst,
-                    from,
-                    to,
-                    block,
-                    blocking_name,
-                }),
+                Command::List(m.clone()),
                 // A blocked client that times out gets a null array (Redis answers every
                 // list timeout so); one that could not block (MULTI) a null bulk.
                 Frame::NullArray,
@@ -878,32 +889,40 @@ fn lmove(
             ),
         };
     }
-    if let Err(e) = read(db, &dst, now) {
+    // A destination of another type is an error even for a retry, as in Redis.
+    if let Err(e) = read(db, dst, now) {
         return Reply::Frame(e);
     }
-    let Ok(Some(list)) = get_mut(db, &src, now) else {
+    let Ok(Some(list)) = get_mut(db, src, now) else {
         return Reply::Frame(Frame::Null);
     };
     let Some(v) = list.pop(from) else {
         return Reply::Frame(Frame::Null);
     };
-    db.notify(class::LIST, from.pop_event(), &src);
-    drop_if_empty(db, &src, now);
-    push_items(db, now, &dst, to, &[&v]);
+    db.notify(class::LIST, from.pop_event(), src);
+    drop_if_empty(db, src, now);
+    push_items(db, now, dst, to, &[&v]);
     Reply::Frame(Frame::bulk(&v))
 }
 
 /// Pops up to `count` from the first non-empty list of `keys`: `[key, [items]]`, or None
-/// if all are empty; WRONGTYPE if a key of another type comes first.
+/// if all are empty; WRONGTYPE if a key of another type comes first, unless `retry`
+/// (a blocked client's retry skips such keys, as Redis serves list waiters only from
+/// lists).
 fn mpop_once(
     db: &mut Db,
     now: u64,
     keys: &[Bytes],
     end: End,
     count: u64,
+    retry: bool,
 ) -> Result<Option<(Bytes, Vec<SmallBytes>)>, Frame> {
     for key in keys {
-        let Some(list) = get_mut(db, key, now)? else {
+        let list = match get_mut(db, key, now) {
+            Err(_) if retry => continue,
+            r => r?,
+        };
+        let Some(list) = list else {
             continue;
         };
         if list.is_empty() {
@@ -925,8 +944,9 @@ fn mpop(
     end: End,
     count: u64,
     block: Option<u64>,
+    retry: bool,
 ) -> Reply {
-    match mpop_once(db, ctx.now_ms, &keys, end, count) {
+    match mpop_once(db, ctx.now_ms, &keys, end, count, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, items))) => Reply::Frame(Frame::Array(vec![
             Frame::Bulk(key),
@@ -943,6 +963,7 @@ fn mpop(
                     end,
                     count,
                     block,
+                    retry,
                 }),
                 Frame::NullArray,
                 Frame::NullArray,
@@ -951,8 +972,15 @@ fn mpop(
     }
 }
 
-fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, end: End, timeout_ms: u64) -> Reply {
-    match mpop_once(db, ctx.now_ms, &keys, end, 1) {
+fn bpop_apply(
+    db: &mut Db,
+    ctx: &Ctx,
+    keys: Vec<Bytes>,
+    end: End,
+    timeout_ms: u64,
+    retry: bool,
+) -> Reply {
+    match mpop_once(db, ctx.now_ms, &keys, end, 1, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, items))) => match items.first() {
             Some(v) => Reply::Frame(Frame::Array(vec![Frame::Bulk(key), Frame::bulk(v)])),
@@ -966,6 +994,7 @@ fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, end: End, timeout_ms: u6
                 keys,
                 end,
                 timeout_ms,
+                retry,
             }),
             Frame::NullArray,
             Frame::NullArray,

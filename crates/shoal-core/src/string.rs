@@ -12,6 +12,9 @@ use crate::small::SmallBytes;
 use crate::table::{CommandSpec, flags::*};
 use crate::value::Value;
 
+pub mod long_double;
+pub use long_double::LongDouble;
+
 /// Largest string value (proto-max-bulk-len).
 pub const MAX_STRING: usize = 512 * 1024 * 1024;
 
@@ -45,7 +48,7 @@ pub enum StringCommand {
         name: &'static str,
     },
     IncrBy(Bytes, i64),
-    IncrByFloat(Bytes, f64),
+    IncrByFloat(Bytes, LongDouble),
     MGet(Vec<Bytes>),
     MSet(Vec<(Bytes, Bytes)>),
     MSetNx(Vec<(Bytes, Bytes)>),
@@ -180,10 +183,8 @@ fn parse_decrby(a: &[Bytes]) -> ParseResult<Command> {
 }
 
 fn parse_incrbyfloat(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(string_cmd(StringCommand::IncrByFloat(
-        a[1].clone(),
-        args::parse_f64(&a[2])?,
-    )))
+    let by = LongDouble::parse(&a[2]).ok_or_else(|| Frame::static_error(error::NOT_FLOAT))?;
+    Ok(string_cmd(StringCommand::IncrByFloat(a[1].clone(), by)))
 }
 
 fn parse_mget(a: &[Bytes]) -> ParseResult<Command> {
@@ -598,47 +599,28 @@ fn incr_by(db: &mut Db, now: u64, key: &[u8], by: i64) -> Frame {
     Frame::Integer(new)
 }
 
-fn incr_by_float(db: &mut Db, now: u64, key: &[u8], by: f64) -> Frame {
+fn incr_by_float(db: &mut Db, now: u64, key: &[u8], by: LongDouble) -> Frame {
     let cur = match get_str(db, key, now) {
         Err(e) => return e,
-        Ok(None) => 0.0,
-        Ok(Some(s)) => match args::parse_f64_strict(s) {
+        Ok(None) => LongDouble::ZERO,
+        Ok(Some(s)) => match LongDouble::parse(s) {
             Some(v) => v,
             None => return Frame::static_error(error::NOT_FLOAT),
         },
     };
-    let new = cur + by;
-    if new.is_nan() || new.is_infinite() {
+    let Some(text) = incr_long_double(cur, by) else {
         return Frame::static_error("ERR increment would produce NaN or Infinity");
-    }
-    let text = format_long_double(new);
+    };
     db.expire_if_needed(key, now);
     db.set_keep_ttl(key, Value::Str(SmallBytes::new(text.as_bytes())));
     db.notify(class::STRING, "incrbyfloat", key);
     Frame::Bulk(Bytes::from(text))
 }
 
-/// Formats like Redis's `ld2string(LD_STR_HUMAN)`: `%.17Lf` with trailing zeros (and a
-/// trailing dot) removed. Redis uses long double; f64 keeps 17 significant digits, which is
-/// what the reply shows for ordinary values.
-pub fn format_long_double(v: f64) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    // Shortest representation that round-trips, printed in plain (not exponent) notation.
-    let mut s = format!("{v}");
-    if s.contains('e') {
-        s = format!("{v:.17}");
-    }
-    if s.contains('.') {
-        while s.ends_with('0') {
-            s.pop();
-        }
-        if s.ends_with('.') {
-            s.pop();
-        }
-    }
-    s
+/// `cur + by` as Redis's INCRBYFLOAT and HINCRBYFLOAT compute and print it (long double,
+/// `%.17Lf` trimmed; see [`long_double`]); None when the sum is NaN or infinite.
+pub fn incr_long_double(cur: LongDouble, by: LongDouble) -> Option<String> {
+    cur.checked_add(by)?.format_human()
 }
 
 fn get_range(s: &[u8], start: i64, end: i64) -> Bytes {

@@ -401,12 +401,24 @@ mod tests {
         // A blocking read proposed without may_block answers as if timed out;
         // with may_block it reports what to wait for and changes nothing.
         assert_eq!(frames[6], b"*-1\r\n");
-        assert_eq!(
-            ra.replies[7],
+        match &ra.replies[7] {
             CommandReply::Blocked {
-                keys: vec![Bytes::from("empty")],
-                deadline_ms: Some(107)
+                keys,
+                deadline_ms,
+                timeout_reply,
+                retry_args,
+            } => {
+                assert_eq!(keys, &vec![Bytes::from("empty")]);
+                assert_eq!(*deadline_ms, Some(107));
+                assert_eq!(&timeout_reply[..], b"*-1\r\n");
+                // XREAD retries in its internal form, `$` resolved.
+                assert!(
+                    retry_args
+                        .as_ref()
+                        .is_some_and(|a| a.first().is_some_and(|n| &n[..] == b"__xreadretry"))
+                );
             }
-        );
+            other => panic!("expected Blocked, got {other:?}"),
+        }
     }
 }

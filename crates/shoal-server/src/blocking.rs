@@ -170,8 +170,9 @@ pub async fn serve_ready(shard: &ShardHandle, keys: Vec<Bytes>) {
             continue;
         }
         let now = unix_ms();
-        let (props, reads): (Vec<_>, Vec<_>) =
-            taken.into_iter().partition(|(_, w)| w.retry == Retry::Propose);
+        let (props, reads): (Vec<_>, Vec<_>) = taken
+            .into_iter()
+            .partition(|(_, w)| w.retry == Retry::Propose);
         // Reads first: they consume nothing, so order against pops does not matter.
         for (id, w) in reads {
             let reply = run_local(shard, &w, now);
@@ -193,8 +194,8 @@ pub async fn serve_ready(shard: &ShardHandle, keys: Vec<Bytes>) {
             .iter()
             .enumerate()
             .map(|(i, (_, w))| {
-                let args = prefer_ready_key(&w.args, &key)
-                    .unwrap_or_else(|| w.args.clone());
+                let args =
+                    shoal_core::prefer_ready_key(&w.args, &key).unwrap_or_else(|| w.args.clone());
                 Proposal::new(
                     args,
                     Ctx {
@@ -256,9 +257,4 @@ fn run_local(shard: &ShardHandle, w: &Waiter, now: u64) -> Option<Bytes> {
         Ok(Parsed::Server(..)) => None,
     })?;
     reply.map(|f| encoded(&f, w.resp3))
-}
-
-/// Placeholder until the core's `blocking::prefer_ready_key` lands: retry as sent.
-fn prefer_ready_key(_args: &[Bytes], _key: &[u8]) -> Option<Vec<Bytes>> {
-    None
 }

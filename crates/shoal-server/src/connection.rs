@@ -325,7 +325,10 @@ impl Session {
         // Inside MULTI nothing blocks (handled by EXEC); here the command may block.
         let ctx = self.ctx(true);
         if write {
-            match shard.propose(vec![Proposal::new(p.args.clone(), ctx)]).await {
+            match shard
+                .propose(vec![Proposal::new(p.args.clone(), ctx)])
+                .await
+            {
                 Ok(mut replies) => match replies.pop() {
                     Some(CommandReply::Frame(b)) => out.extend_from_slice(&b),
                     Some(CommandReply::Blocked {

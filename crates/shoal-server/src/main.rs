@@ -221,10 +221,7 @@ async fn active_expire(shared: Arc<Shared>) {
                         Some(CommandReply::Frame(b)) => parse_integer_reply(b),
                         _ => 0,
                     };
-                    shared
-                        .stats
-                        .expired_keys
-                        .fetch_add(n, Ordering::Relaxed);
+                    shared.stats.expired_keys.fetch_add(n, Ordering::Relaxed);
                     if n < 200 {
                         break;
                     }

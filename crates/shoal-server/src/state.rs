@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::Notify;
 
-use crate::shard::ShardHandle;
 use crate::config::Config;
+use crate::shard::ShardHandle;
 
 /// Settings CONFIG SET may change at run time.
 #[derive(Debug, Clone)]

@@ -216,3 +216,200 @@ fn zset_resp3() {
     let mut d = Diff::new_resp3();
     script(&mut d);
 }
+
+/// ZUNION/ZINTER/ZDIFF, the STORE forms, ZINTERCARD and ZRANGESTORE: options, plain sets
+/// as inputs, missing keys, inf/-inf/NaN corner cases, errors in Redis's order.
+fn algebra(d: &mut Diff) {
+    d.check(&["zadd", "{t}a", "1", "x", "2", "y", "3", "z"]);
+    d.check(&["zadd", "{t}b", "10", "y", "20", "z", "30", "w"]);
+    d.check(&["zadd", "{t}c", "0.5", "z", "inf", "y", "-inf", "v"]);
+    d.check(&["sadd", "{t}s", "x", "y", "q"]);
+    d.check(&["set", "{t}str", "v"]);
+    for op in ["zunion", "zinter"] {
+        for keys in [
+            &["1", "{t}a"][..],
+            &["2", "{t}a", "{t}b"],
+            &["3", "{t}a", "{t}b", "{t}c"],
+            &["2", "{t}a", "{t}s"],
+            &["2", "{t}a", "{t}missing"],
+            &["2", "{t}a", "{t}a"],
+            &["2", "{t}missing", "{t}missing2"],
+        ] {
+            let mut base = vec![op];
+            base.extend_from_slice(keys);
+            d.check(&base);
+            let mut ws = base.clone();
+            ws.push("withscores");
+            d.check(&ws);
+            for agg in ["sum", "MIN", "max"] {
+                let mut c = ws.clone();
+                c.extend_from_slice(&["aggregate", agg]);
+                d.check(&c);
+            }
+            let weights: Vec<&str> = (0..keys.len() - 1)
+                .map(|i| ["2", "-1", "0", "0.5"][i % 4])
+                .collect();
+            let mut c = base.clone();
+            c.push("weights");
+            c.extend_from_slice(&weights);
+            c.extend_from_slice(&["withscores", "aggregate", "max"]);
+            d.check(&c);
+            // Store forms: same options minus WITHSCORES, then the stored value.
+            let store = format!("{op}store");
+            let mut c = vec![store.as_str(), "{t}dst"];
+            c.extend_from_slice(keys);
+            c.push("weights");
+            c.extend_from_slice(&weights);
+            d.check(&c);
+            d.check(&["zrange", "{t}dst", "0", "-1", "withscores"]);
+            d.check(&["exists", "{t}dst"]);
+        }
+    }
+    // inf * 0 is NaN: Redis scores it 0; inf + -inf sums to 0.
+    d.check(&[
+        "zunion",
+        "2",
+        "{t}c",
+        "{t}b",
+        "weights",
+        "0",
+        "1",
+        "withscores",
+    ]);
+    d.check(&[
+        "zinter",
+        "2",
+        "{t}c",
+        "{t}c",
+        "weights",
+        "1",
+        "-1",
+        "withscores",
+    ]);
+    d.check(&["zunion", "1", "{t}a", "weights", "-1", "withscores"]);
+    d.check(&["zunion", "1", "{t}a", "weights", "0", "withscores"]);
+    d.check(&[
+        "zunion",
+        "2",
+        "{t}a",
+        "{t}b",
+        "weights",
+        "inf",
+        "-inf",
+        "withscores",
+    ]);
+    // ZDIFF / ZDIFFSTORE.
+    for keys in [
+        &["1", "{t}a"][..],
+        &["2", "{t}a", "{t}b"],
+        &["3", "{t}a", "{t}b", "{t}c"],
+        &["2", "{t}a", "{t}s"],
+        &["2", "{t}s", "{t}a"],
+        &["2", "{t}missing", "{t}a"],
+        &["2", "{t}a", "{t}a"],
+    ] {
+        let mut c = vec!["zdiff"];
+        c.extend_from_slice(keys);
+        d.check(&c);
+        c.push("withscores");
+        d.check(&c);
+        let mut c = vec!["zdiffstore", "{t}dst"];
+        c.extend_from_slice(keys);
+        d.check(&c);
+        d.check(&["zrange", "{t}dst", "0", "-1", "withscores"]);
+    }
+    // ZINTERCARD.
+    d.check(&["zintercard", "2", "{t}a", "{t}b"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}s"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit", "1"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit", "0"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit", "100"]);
+    d.check(&["zintercard", "1", "{t}missing"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit", "-1"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit", "x"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "limit"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}b", "withscores"]);
+    d.check(&["zintercard", "0", "{t}a"]);
+    d.check(&["zintercard", "3", "{t}a"]);
+    d.check(&["zintercard", "2", "{t}a", "{t}str"]);
+    // Errors, in Redis's order: numkeys, then types, then options.
+    for op in ["zunion", "zinter", "zdiff"] {
+        d.check(&[op, "0", "{t}a"]);
+        d.check(&[op, "-1", "{t}a"]);
+        d.check(&[op, "x", "{t}a"]);
+        d.check(&[op, "2", "{t}a"]);
+        d.check(&[op, "1", "{t}str"]);
+        d.check(&[op, "1", "{t}str", "weights", "x"]);
+        d.check(&[op, "1", "{t}a", "weights", "x"]);
+        d.check(&[op, "1", "{t}a", "weights", "nan"]);
+        d.check(&[op, "2", "{t}a", "{t}b", "weights", "1"]);
+        d.check(&[op, "1", "{t}a", "aggregate", "avg"]);
+        d.check(&[op, "1", "{t}a", "aggregate"]);
+        d.check(&[op, "1", "{t}a", "withscores", "withscores"]);
+        d.check(&[op, "1", "{t}a", "bogus"]);
+        let store = format!("{op}store");
+        d.check(&[&store, "{t}dst", "0", "{t}a"]);
+        d.check(&[&store, "{t}dst", "2", "{t}a"]);
+        d.check(&[&store, "{t}dst", "1", "{t}a", "withscores"]);
+        d.check(&[&store, "{t}dst", "1", "{t}str"]);
+        d.check(&[&store, "{t}dst", "1"]);
+    }
+    // A STORE replaces any type and drops the TTL; an empty result deletes dst.
+    d.check(&["set", "{t}dst", "string"]);
+    d.check(&["expire", "{t}dst", "100"]);
+    d.check(&["zunionstore", "{t}dst", "1", "{t}a"]);
+    d.check(&["ttl", "{t}dst"]);
+    d.check(&["type", "{t}dst"]);
+    d.check(&["zinterstore", "{t}dst", "2", "{t}a", "{t}missing"]);
+    d.check(&["exists", "{t}dst"]);
+    // The destination may be a source.
+    d.check(&["zunionstore", "{t}a2", "1", "{t}a"]);
+    d.check(&["zunionstore", "{t}a2", "2", "{t}a2", "{t}b"]);
+    d.check(&["zrange", "{t}a2", "0", "-1", "withscores"]);
+    // ZRANGESTORE.
+    for args in [
+        &["0", "-1"][..],
+        &["1", "1"],
+        &["-2", "-1"],
+        &["5", "10"],
+        &["(1", "+inf", "byscore"],
+        &["+inf", "-inf", "byscore", "rev"],
+        &["-inf", "+inf", "byscore", "limit", "1", "1"],
+        &["[w", "+", "bylex"],
+        &["+", "-", "bylex", "rev", "limit", "0", "2"],
+        &["0", "-1", "rev"],
+        &["0", "-1", "withscores"],
+        &["0", "-1", "limit", "0", "1"],
+        &["0", "x"],
+        &["(x", "1", "byscore"],
+        &["x", "y", "bylex"],
+        &["0", "-1", "bogus"],
+    ] {
+        let mut c = vec!["zrangestore", "{t}rs", "{t}b"];
+        c.extend_from_slice(args);
+        d.check(&c);
+        d.check(&["zrange", "{t}rs", "0", "-1", "withscores"]);
+    }
+    d.check(&["zrangestore", "{t}rs", "{t}missing", "0", "-1"]);
+    d.check(&["exists", "{t}rs"]);
+    d.check(&["zrangestore", "{t}rs", "{t}str", "0", "-1"]);
+    d.check(&["zrangestore", "{t}rs", "{t}s", "0", "-1"]);
+    d.check(&["zrangestore", "{t}rs", "{t}b"]);
+    // Arity.
+    d.check(&["zunion", "1"]);
+    d.check(&["zunionstore", "{t}d", "1"]);
+    d.check(&["zrangestore", "{t}d", "{t}b", "0"]);
+    d.check(&["zintercard", "1"]);
+}
+
+#[test]
+fn zset_algebra_resp2() {
+    let mut d = Diff::new();
+    algebra(&mut d);
+}
+
+#[test]
+fn zset_algebra_resp3() {
+    let mut d = Diff::new_resp3();
+    algebra(&mut d);
+}

@@ -655,3 +655,52 @@ fn no_panic_on_odd_inputs() {
         let _ = run_with(&mut db, line, &ctx(true, 1));
     }
 }
+
+/// The keyspace events of the sorted-set STORE forms and of SMOVE, in the order
+/// redis-server 7.0.15 published them (`psubscribe __keyevent@0__:*` with KEA).
+#[test]
+fn store_and_smove_keyspace_events() {
+    let mut db = Db::new();
+    db.notify_classes = u16::MAX;
+    for line in [
+        "zadd a 1 x 2 y",
+        "sadd s y",
+        "set d str",
+        "zunionstore d 1 a",
+        "zinterstore d 2 a s",
+        "zdiffstore d 2 a s",
+        "zrangestore d a 0 0",
+        "zinterstore d 2 a nothing",
+        "zrangestore d a 5 6",
+        "sadd s2 m",
+        "smove s2 s3 m",
+        "sadd s4 m n",
+        "sadd s5 m",
+        "smove s4 s5 m",
+    ] {
+        run(&mut db, line);
+    }
+    let got: Vec<String> = db
+        .take_events()
+        .into_iter()
+        .map(|e| format!("{}:{}", e.event, String::from_utf8_lossy(&e.key)))
+        .collect();
+    let want = [
+        "zadd:a",
+        "sadd:s",
+        "set:d",
+        "zunionstore:d",
+        "zinterstore:d",
+        "zdiffstore:d",
+        "zrangestore:d",
+        "del:d",
+        "sadd:s2",
+        "srem:s2",
+        "del:s2",
+        "sadd:s3",
+        "sadd:s4",
+        "sadd:s5",
+        "srem:s4",
+    ];
+    assert_eq!(got, want);
+}

@@ -11,6 +11,7 @@
 //! NaN, and -0 is stored as 0 (as Redis's compact encoding does), so `f64::total_cmp`
 //! orders them as Redis's `<` does.
 
+mod algebra;
 pub mod ostree;
 mod range;
 
@@ -29,6 +30,7 @@ use crate::small::SmallBytes;
 use crate::snapshot::{Persist, Reader, SnapshotError, Writer};
 use crate::table::{CommandSpec, flags::*};
 use crate::value::Value;
+pub use algebra::{Aggregate, AlgebraOpts, Output, ZOp};
 use ostree::{ByteMap, OsTree};
 pub use range::{LexBound, RangeKind, ScoreBound};
 
@@ -201,12 +203,17 @@ pub enum ZSetCommand {
         keys: Vec<Bytes>,
         side: Side,
         timeout_ms: u64,
+        /// The retry of a blocked client ([`crate::blocking`]): keys of another type are
+        /// skipped.
+        retry: bool,
     },
     MPop {
         keys: Vec<Bytes>,
         side: Side,
         count: u64,
         block: Option<u64>,
+        /// The retry of a blocked client: keys of another type are skipped.
+        retry: bool,
     },
     RemRange {
         key: Bytes,
@@ -222,6 +229,21 @@ pub enum ZSetCommand {
         key: Bytes,
         count: Option<i64>,
         with_scores: bool,
+    },
+    /// ZUNION/ZINTER/ZDIFF, their STORE forms (`dst`), ZINTERCARD. `opts` holds the
+    /// options or the error they gave, answered after the keys' type check.
+    Algebra {
+        op: ZOp,
+        dst: Option<Bytes>,
+        keys: Vec<Bytes>,
+        opts: Result<AlgebraOpts, Frame>,
+        output: Output,
+    },
+    /// ZRANGESTORE (the range boxed: it would make every command bigger).
+    RangeStore {
+        dst: Bytes,
+        src: Bytes,
+        range: Box<(RangeKind, RangeOpts)>,
     },
 }
 
@@ -486,6 +508,7 @@ fn bpop(a: &[Bytes], side: Side) -> ParseResult<Command> {
         keys: a[1..a.len() - 1].to_vec(),
         side,
         timeout_ms,
+        retry: false,
     }))
 }
 
@@ -513,6 +536,7 @@ fn parse_zmpop(a: &[Bytes]) -> ParseResult<Command> {
         side,
         count,
         block: None,
+        retry: false,
     }))
 }
 
@@ -524,6 +548,7 @@ fn parse_bzmpop(a: &[Bytes]) -> ParseResult<Command> {
         side,
         count,
         block: Some(timeout),
+        retry: false,
     }))
 }
 
@@ -661,6 +686,37 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("zrandmember", -2, READONLY, K1, RS)
         .parser(parse_zrandmember)
         .doc("sorted_set", "6.2.0", "Returns one or more random members from a sorted set."),
+    CommandSpec::new("zunion", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zunion)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the union of multiple sorted sets."),
+    CommandSpec::new("zinter", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zinter)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the intersect of multiple sorted sets."),
+    CommandSpec::new("zdiff", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zdiff)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "6.2.0", "Returns the difference between multiple sorted sets."),
+    CommandSpec::new("zintercard", -3, READONLY, NOKEYS, RS)
+        .parser(algebra::parse_zintercard)
+        .movable(algebra::keys_at1)
+        .doc("sorted_set", "7.0.0", "Returns the number of members of the intersect of multiple sorted sets."),
+    CommandSpec::new("zunionstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zunionstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "2.0.0", "Stores the union of multiple sorted sets in a key."),
+    CommandSpec::new("zinterstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zinterstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "2.0.0", "Stores the intersect of multiple sorted sets in a key."),
+    CommandSpec::new("zdiffstore", -4, WRITE | DENYOOM, K1, WS)
+        .parser(algebra::parse_zdiffstore)
+        .movable(algebra::keys_store)
+        .doc("sorted_set", "6.2.0", "Stores the difference of multiple sorted sets in a key."),
+    CommandSpec::new("zrangestore", -5, WRITE | DENYOOM, (1, 2, 1), WS)
+        .doc("sorted_set", "6.2.0", "Stores a range of members from sorted set in a key.")
+        .parser(algebra::parse_zrangestore),
 ];
 
 fn wrongtype() -> Frame {
@@ -829,13 +885,15 @@ impl ZSetCommand {
                 keys,
                 side,
                 timeout_ms,
-            } => return bpop_apply(db, ctx, keys, side, timeout_ms),
+                retry,
+            } => return bpop_apply(db, ctx, keys, side, timeout_ms, retry),
             ZSetCommand::MPop {
                 keys,
                 side,
                 count,
                 block,
-            } => return mpop(db, ctx, keys, side, count, block),
+                retry,
+            } => return mpop(db, ctx, keys, side, count, block, retry),
             ZSetCommand::RemRange { key, kind } => match get_mut(db, &key, now) {
                 Err(e) => e,
                 Ok(None) => Frame::Integer(0),
@@ -904,6 +962,16 @@ impl ZSetCommand {
                 Err(e) => e,
                 Ok(zs) => rand_member(zs, count, with_scores, ctx),
             },
+            ZSetCommand::Algebra {
+                op,
+                dst,
+                keys,
+                opts,
+                output,
+            } => algebra::apply_algebra(db, now, ctx.resp3, op, dst, &keys, opts, output),
+            ZSetCommand::RangeStore { dst, src, range } => {
+                algebra::apply_range_store(db, now, &dst, &src, &range.0, &range.1)
+            }
         };
         Reply::Frame(f)
     }
@@ -1027,16 +1095,22 @@ fn pop_n(
 type Popped = (Bytes, Vec<(SmallBytes, f64)>);
 
 /// Pops from the first non-empty sorted set of `keys`; WRONGTYPE if a key of another type
-/// comes first.
+/// comes first, unless `retry` (a blocked client's retry skips such keys, as Redis serves
+/// sorted-set waiters only from sorted sets).
 fn pop_first(
     db: &mut Db,
     now: u64,
     keys: &[Bytes],
     side: Side,
     count: u64,
+    retry: bool,
 ) -> Result<Option<Popped>, Frame> {
     for key in keys {
-        match read(db, key, now)? {
+        let zs = match read(db, key, now) {
+            Err(_) if retry => continue,
+            r => r?,
+        };
+        match zs {
             Some(z) if !z.is_empty() => {
                 return Ok(Some((key.clone(), pop_n(db, now, key, side, count)?)));
             }
@@ -1046,8 +1120,15 @@ fn pop_first(
     Ok(None)
 }
 
-fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, side: Side, timeout_ms: u64) -> Reply {
-    match pop_first(db, ctx.now_ms, &keys, side, 1) {
+fn bpop_apply(
+    db: &mut Db,
+    ctx: &Ctx,
+    keys: Vec<Bytes>,
+    side: Side,
+    timeout_ms: u64,
+    retry: bool,
+) -> Reply {
+    match pop_first(db, ctx.now_ms, &keys, side, 1, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, popped))) => Reply::Frame(match popped.into_iter().next() {
             Some((m, s)) => Frame::Array(vec![Frame::Bulk(key), Frame::bulk(&m), Frame::Double(s)]),
@@ -1061,6 +1142,7 @@ fn bpop_apply(db: &mut Db, ctx: &Ctx, keys: Vec<Bytes>, side: Side, timeout_ms: 
                 keys,
                 side,
                 timeout_ms,
+                retry,
             }),
             Frame::NullArray,
             Frame::NullArray,
@@ -1075,8 +1157,9 @@ fn mpop(
     side: Side,
     count: u64,
     block: Option<u64>,
+    retry: bool,
 ) -> Reply {
-    match pop_first(db, ctx.now_ms, &keys, side, count) {
+    match pop_first(db, ctx.now_ms, &keys, side, count, retry) {
         Err(e) => Reply::Frame(e),
         Ok(Some((key, popped))) => Reply::Frame(Frame::Array(vec![
             Frame::Bulk(key),
@@ -1099,6 +1182,7 @@ fn mpop(
                     side,
                     count,
                     block,
+                    retry,
                 }),
                 Frame::NullArray,
                 Frame::NullArray,

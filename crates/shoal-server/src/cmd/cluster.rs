@@ -8,9 +8,9 @@ use shoal_resp::Frame;
 use shoal_slots::{SLOT_COUNT, key_slot};
 
 use super::connection::{help, verbatim};
+use super::info::split_addr;
 use crate::connection::Session;
 use crate::state::node_name;
-use super::info::split_addr;
 
 fn parse_slot(b: &[u8]) -> Option<u16> {
     parse_i64_strict(b)
@@ -87,10 +87,7 @@ pub fn cluster(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             if !ok {
                 return Frame::Array(vec![]);
             }
-            let mut entry = vec![
-                Frame::Integer(0),
-                Frame::Integer(i64::from(SLOT_COUNT) - 1),
-            ];
+            let mut entry = vec![Frame::Integer(0), Frame::Integer(i64::from(SLOT_COUNT) - 1)];
             entry.extend(ms.iter().map(node_entry));
             Frame::Array(vec![Frame::Array(entry)])
         }
@@ -150,12 +147,13 @@ pub fn cluster(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             verbatim(s, text)
         }
         "cluster|countkeysinslot" => match parse_slot(&args[2]) {
-            Some(slot) => Frame::Integer(sh.shard.with_db(|db| db.slot_len(slot)).unwrap_or(0) as i64),
+            Some(slot) => {
+                Frame::Integer(sh.shard.with_db(|db| db.slot_len(slot)).unwrap_or(0) as i64)
+            }
             None => Frame::static_error("ERR Invalid slot"),
         },
         "cluster|getkeysinslot" => {
-            let (Some(slot), Some(n)) = (parse_slot(&args[2]), parse_i64_strict(&args[3]))
-            else {
+            let (Some(slot), Some(n)) = (parse_slot(&args[2]), parse_i64_strict(&args[3])) else {
                 return Frame::static_error("ERR Invalid slot or number of keys");
             };
             if n < 0 {

@@ -169,7 +169,13 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
                 .into_iter()
                 .filter(|(id, _)| *id != me)
                 .collect();
-            let offset = sh.shard.node.applied_index(sh.shard.group).ok().flatten().unwrap_or(0);
+            let offset = sh
+                .shard
+                .node
+                .applied_index(sh.shard.group)
+                .ok()
+                .flatten()
+                .unwrap_or(0);
             match leader {
                 Some((id, _)) if id == me => {
                     let _ = write!(

@@ -425,6 +425,14 @@ impl Diff {
         }
     }
 
+    /// The ports of (shoal, redis-server), to open more connections to each.
+    pub fn ports(&self) -> (u16, u16) {
+        match &self._servers {
+            Some((shoal, redis)) => (shoal.port, redis.port),
+            None => panic!("this Diff does not own its servers"),
+        }
+    }
+
     /// Opens fresh connections to both servers (RESP2).
     pub fn reconnect(&mut self) {
         if let Some((shoal, redis)) = &self._servers {
