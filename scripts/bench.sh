@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: the same load against a fresh release `shoal` and a fresh
-# `redis-server` (persistence off) on loopback, alternating per test, printing
-# requests/s for both and the ratio shoal/redis.
+# `redis-server` on loopback, alternating per test, printing requests/s for both and the
+# ratio shoal/redis.
 #
-# Usage: scripts/bench.sh [quick]   ("quick" uses fewer requests, for a smoke run)
+# Part 1: one shoal node (--fsync no) vs redis-server with persistence off.
+# Part 2: a three-node shoal cluster with --fsync always vs redis-server with
+#         appendonly yes + appendfsync always, and appendfsync everysec.
+#
+# Usage: scripts/bench.sh [quick] [part1|part2]   ("quick": fewer requests, a smoke run)
 # Env:   SHOAL_PORT (default 7701), REDIS_PORT (7702), CLIENTS (50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=${1:-}
+PART=${2:-all}
 SHOAL_PORT=${SHOAL_PORT:-7701}
 REDIS_PORT=${REDIS_PORT:-7702}
 CLIENTS=${CLIENTS:-50}
@@ -37,7 +42,10 @@ wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 &
 
 start_servers() {
   cleanup_servers
-  "$SHOAL_BIN" --port "$SHOAL_PORT" --data-dir "$WORK/shoal" --log-level warn &
+  # Persistence off on the Redis side: Shoal still writes its Raft log (to the page
+  # cache, --fsync no) and applies every write through it.
+  rm -rf "$WORK/shoal"
+  "$SHOAL_BIN" --port "$SHOAL_PORT" --data-dir "$WORK/shoal" --fsync no --log-level error &
   SHOAL_PID=$!
   redis-server --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK" --daemonize no >/dev/null &
   REDIS_PID=$!
@@ -55,6 +63,8 @@ rps() { # port n pipeline args...
     | awk -F'"' 'NR==2 {print $4}'
 }
 
+if [ "$PART" = all ] || [ "$PART" = part1 ]; then
+echo "== part 1: one shoal node (--fsync no) vs redis-server, persistence off"
 printf '%-34s %14s %14s %8s\n' "test" "shoal rps" "redis rps" "ratio"
 row() { # label shoal redis
   awk -v l="$1" -v s="$2" -v r="$3" 'BEGIN { printf "%-34s %14.0f %14.0f %8.2f\n", l, s, r, (r > 0 ? s / r : 0) }'
@@ -126,3 +136,55 @@ s_kb=$(rss_kb "$SHOAL_PID"); r_kb=$(rss_kb "$REDIS_PID")
 printf '%-34s %14s %14s %8s\n' "memory ($KEYS XADDs)" "shoal RSS KiB" "redis RSS KiB" "ratio"
 awk -v s="$s_kb" -v r="$r_kb" 'BEGIN { printf "%-34s %14d %14d %8.2f\n", "RSS holding the stream", s, r, s / r }'
 cleanup_servers
+fi
+
+if [ "$PART" = all ] || [ "$PART" = part2 ]; then
+echo
+echo "== part 2: three shoal nodes (Raft, --fsync always) vs redis-server with AOF"
+C1=$((SHOAL_PORT + 100)); C2=$((C1 + 1)); C3=$((C1 + 2))
+IC="1=127.0.0.1:$((C1 + 10000)),2=127.0.0.1:$((C2 + 10000)),3=127.0.0.1:$((C3 + 10000))"
+CLUSTER_PIDS=""
+for i in 1 2 3; do
+  port=$((C1 + i - 1))
+  "$SHOAL_BIN" --port "$port" --node-id "$i" --initial-cluster "$IC" --data-dir "$WORK/c$i" --log-level error &
+  CLUSTER_PIDS="$CLUSTER_PIDS $!"
+done
+for port in $C1 $C2 $C3; do wait_port "$port"; done
+LEADER=""
+for _ in $(seq 1 100); do
+  for port in $C1 $C2 $C3; do
+    if redis-cli -p "$port" cluster nodes 2>/dev/null | grep -q 'myself,master'; then LEADER=$port; fi
+  done
+  [ -n "$LEADER" ] && break
+  sleep 0.1
+done
+[ -n "$LEADER" ] || { echo "no leader elected" >&2; exit 1; }
+A_PORT=$((REDIS_PORT + 100)); E_PORT=$((REDIS_PORT + 101))
+redis-server --port "$A_PORT" --save '' --appendonly yes --appendfsync always --dir "$WORK" --appendfilename a.aof --daemonize no >/dev/null &
+A_PID=$!
+mkdir -p "$WORK/e"
+redis-server --port "$E_PORT" --save '' --appendonly yes --appendfsync everysec --dir "$WORK/e" --daemonize no >/dev/null &
+E_PID=$!
+wait_port "$A_PORT"; wait_port "$E_PORT"
+printf '%-34s %14s %14s %14s %8s %8s\n' "test" "shoal rps" "aof always" "aof everysec" "/always" "/every"
+row3() {
+  awk -v l="$1" -v s="$2" -v a="$3" -v e="$4" 'BEGIN { printf "%-34s %14.0f %14.0f %14.0f %8.2f %8.2f\n", l, s, a, e, (a > 0 ? s / a : 0), (e > 0 ? s / e : 0) }'
+}
+for P in 1 16; do
+  if [ "$P" = 1 ]; then N=$(scale 100000); else N=$(scale 1000000); fi
+  s=$(rps "$LEADER" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
+  a=$(rps "$A_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
+  e=$(rps "$E_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
+  row3 "XADD -c $CLIENTS -P $P" "$s" "$a" "$e"
+  [ "$P" = 1 ] && PEAK=$s
+done
+echo
+printf '%-34s %20s %20s %20s\n' "latency p50/p99 ms" "shoal" "aof always" "aof everysec"
+lat() { "$BENCH_BIN" --port "$1" latency --requests "$2" --clients "$3" --rate "$4" XADD lat:stream '*' f v | tr ' ' '\n' | awk -F= '$1=="p50_ms"{p50=$2} $1=="p99_ms"{p99=$2} END {print p50 "/" p99}'; }
+LN=$(scale 20000)
+printf '%-34s %20s %20s %20s\n' "one client, back to back" "$(lat "$LEADER" "$LN" 1 0)" "$(lat "$A_PORT" "$LN" 1 0)" "$(lat "$E_PORT" "$LN" 1 0)"
+HALF=$(awk -v p="$PEAK" 'BEGIN { printf "%d", p / 2 }')
+printf '%-34s %20s %20s %20s\n' "50 clients at $HALF/s (half peak)" "$(lat "$LEADER" "$((LN * 2))" 50 "$HALF")" "$(lat "$A_PORT" "$((LN * 2))" 50 "$HALF")" "$(lat "$E_PORT" "$((LN * 2))" 50 "$HALF")"
+kill $CLUSTER_PIDS "$A_PID" "$E_PID" 2>/dev/null || true
+wait $CLUSTER_PIDS "$A_PID" "$E_PID" 2>/dev/null || true
+fi

@@ -50,12 +50,15 @@ enum Cmd {
         #[arg(long, default_value_t = 16)]
         pipeline: usize,
     },
-    /// Latency of one command, sent one at a time (`--rate` per second, 0 = back to back).
+    /// Latency of one command: each of `--clients` connections sends one request at a
+    /// time; `--rate` is the total requests per second (0 = back to back).
     Latency {
         #[arg(long, default_value_t = 20_000)]
         requests: usize,
         #[arg(long, default_value_t = 0)]
         rate: u64,
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
         /// The command, e.g. `XADD lat * f v`.
         #[arg(trailing_var_arg = true, required = true)]
         command: Vec<String>,
@@ -288,29 +291,55 @@ async fn fanout(
     Ok(())
 }
 
-async fn latency(cli: &Cli, requests: usize, rate: u64, command: &[String]) -> std::io::Result<()> {
-    let mut c = Conn::connect(&cli.host, cli.port).await?;
-    let args: Vec<&[u8]> = command.iter().map(|s| s.as_bytes()).collect();
-    let mut lat = Vec::with_capacity(requests);
-    let interval = (rate > 0).then(|| Duration::from_nanos(1_000_000_000 / rate));
+async fn latency(
+    cli: &Cli,
+    requests: usize,
+    rate: u64,
+    clients: usize,
+    command: &[String],
+) -> std::io::Result<()> {
+    let clients = clients.max(1);
+    let per_client = requests.div_ceil(clients);
     let start = Instant::now();
-    for i in 0..requests {
-        if let Some(iv) = interval {
-            let due = start + iv * i as u32;
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let t = Instant::now();
-        let f = c.cmd(&args).await?;
-        lat.push(t.elapsed().as_micros() as u64);
-        if let Frame::Error(e) = f {
-            return Err(std::io::Error::other(
-                String::from_utf8_lossy(&e).into_owned(),
-            ));
-        }
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (host, port) = (cli.host.clone(), cli.port);
+        let command = command.to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::connect(&host, port).await?;
+            let args: Vec<&[u8]> = command.iter().map(|s| s.as_bytes()).collect();
+            let mut lat = Vec::with_capacity(per_client);
+            // Each client sends at rate/clients, offset so the clients interleave.
+            let interval =
+                (rate > 0).then(|| Duration::from_nanos(1_000_000_000 * clients as u64 / rate));
+            let offset = interval.map(|iv| iv * c as u32 / clients as u32);
+            for i in 0..per_client {
+                if let (Some(iv), Some(off)) = (interval, offset) {
+                    let due = start + off + iv * i as u32;
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                let t = Instant::now();
+                let f = conn.cmd(&args).await?;
+                lat.push(t.elapsed().as_micros() as u64);
+                if let Frame::Error(e) = f {
+                    return Err(std::io::Error::other(
+                        String::from_utf8_lossy(&e).into_owned(),
+                    ));
+                }
+            }
+            Ok::<Vec<u64>, std::io::Error>(lat)
+        }));
     }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.map_err(std::io::Error::other)??);
+    }
+    let secs = start.elapsed().as_secs_f64();
     lat.sort_unstable();
     println!(
-        "test=latency requests={requests} rate={rate} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
+        "test=latency requests={} clients={clients} rate={rate} achieved_rps={:.0} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
+        lat.len(),
+        lat.len() as f64 / secs,
         pct(&lat, 0.50),
         pct(&lat, 0.99),
         pct(&lat, 1.0)
@@ -336,8 +365,9 @@ async fn main() {
         Cmd::Latency {
             requests,
             rate,
+            clients,
             command,
-        } => latency(&cli, *requests, *rate, command).await,
+        } => latency(&cli, *requests, *rate, *clients, command).await,
     };
     if let Err(e) = r {
         eprintln!("shoal-bench: {e}");
