@@ -258,9 +258,10 @@ impl Session {
                 continue;
             }
             if write {
+                let slots: Vec<Option<u16>> = run.iter().map(|p| p.slot).collect();
                 let proposals: Vec<Proposal> = run
-                    .iter()
-                    .map(|p| Proposal::new(p.args.clone(), self.ctx(true)))
+                    .into_iter()
+                    .map(|p| Proposal::new(p.args, self.ctx(true)))
                     .collect();
                 match shard.propose(proposals).await {
                     Ok(replies) => {
@@ -275,8 +276,8 @@ impl Session {
                         fresh = true;
                     }
                     Err(e) => {
-                        for p in &run {
-                            encode(&not_leader_reply(&e, p.slot, true), self.proto, out);
+                        for slot in slots {
+                            encode(&not_leader_reply(&e, slot, true), self.proto, out);
                         }
                     }
                 }
