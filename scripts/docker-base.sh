@@ -18,7 +18,7 @@
 # Usage: scripts/docker-base.sh [--debootstrap] [TAG]     (default TAG: shoal-base:local)
 #   --debootstrap  instead build a Debian bookworm minbase root with debootstrap (needs a
 #                  reachable Debian mirror and root; installs debootstrap if missing).
-#                  Bigger (~150 MB) but a full Debian userland.
+#                  Bigger (~110 MB) but a full Debian userland.
 # Environment: SHOAL_BIN (default target/release/shoal under CARGO_TARGET_DIR) adds the
 # binary's own library needs even if they differ from the listed programs'.
 set -euo pipefail
