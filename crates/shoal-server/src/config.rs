@@ -60,8 +60,9 @@ pub struct Cli {
     #[arg(long)]
     pub cluster_announce_ip: Option<String>,
     /// The cluster's first membership, the same on every node:
-    /// `1=host:cport,2=host:cport,3=host:cport` (a member's client port is its cluster
-    /// port − 10000 unless given as `id=host:cport@port`). Default: this node alone.
+    /// `1=host:cport,2=host:cport,3=host:cport`. A member's client address (what MOVED
+    /// and CLUSTER SLOTS tell clients) is host:(cport − 10000) unless given as
+    /// `id=host:cport@port` or `id=host:cport@clienthost:port`. Default: this node alone.
     #[arg(long)]
     pub initial_cluster: Option<String>,
     /// When Raft log appends reach the disk: `always` (default: nothing acknowledged is
@@ -115,14 +116,9 @@ pub fn parse_initial_cluster(s: &str) -> Result<Vec<Member>, String> {
             .ok()
             .filter(|i| *i > 0)
             .ok_or_else(|| format!("'{part}': node id must be a positive integer"))?;
-        let (cluster, client_port) = match addr.split_once('@') {
-            Some((c, p)) => (
-                c,
-                Some(
-                    p.parse::<u16>()
-                        .map_err(|_| format!("'{part}': bad client port"))?,
-                ),
-            ),
+        // `host:cport`, `host:cport@port` or `host:cport@clienthost:port`.
+        let (cluster, client) = match addr.split_once('@') {
+            Some((c, p)) => (c, Some(p)),
             None => (addr, None),
         };
         let (host, cport) = cluster
@@ -131,18 +127,33 @@ pub fn parse_initial_cluster(s: &str) -> Result<Vec<Member>, String> {
         let cport: u16 = cport
             .parse()
             .map_err(|_| format!("'{part}': bad cluster port"))?;
-        let port = match client_port {
-            Some(p) => p,
-            None => cport
-                .checked_sub(10000)
-                .ok_or_else(|| format!("'{part}': cluster port below 10000: give @port"))?,
+        let client_addr = match client {
+            Some(c) if c.contains(':') => {
+                let (h, p) = c.rsplit_once(':').unwrap_or((c, ""));
+                let p: u16 = p
+                    .parse()
+                    .map_err(|_| format!("'{part}': bad client port"))?;
+                format!("{h}:{p}")
+            }
+            Some(p) => {
+                let p: u16 = p
+                    .parse()
+                    .map_err(|_| format!("'{part}': bad client port"))?;
+                format!("{host}:{p}")
+            }
+            None => {
+                let p = cport
+                    .checked_sub(10000)
+                    .ok_or_else(|| format!("'{part}': cluster port below 10000: give @port"))?;
+                format!("{host}:{p}")
+            }
         };
         if out.iter().any(|m: &Member| m.id == id) {
             return Err(format!("node id {id} appears twice"));
         }
         out.push(Member {
             id,
-            client_addr: format!("{host}:{port}"),
+            client_addr,
             cluster_addr: format!("{host}:{cport}"),
         });
     }
@@ -454,5 +465,25 @@ mod tests {
             parse_obuf_limits("", DEFAULT_OBUF_LIMITS),
             Ok(DEFAULT_OBUF_LIMITS)
         );
+    }
+}
+
+#[cfg(test)]
+mod initial_cluster_tests {
+    use super::*;
+
+    #[test]
+    fn initial_cluster_forms() {
+        let m = parse_initial_cluster("1=a:16379,2=b:17000@7001,3=c:16379@127.0.0.1:7103")
+            .expect("parses");
+        assert_eq!(m[0].client_addr, "a:6379");
+        assert_eq!(m[0].cluster_addr, "a:16379");
+        assert_eq!(m[1].client_addr, "b:7001");
+        assert_eq!(m[2].client_addr, "127.0.0.1:7103");
+        assert_eq!(m[2].cluster_addr, "c:16379");
+        assert!(parse_initial_cluster("1=a:500").is_err());
+        assert!(parse_initial_cluster("0=a:16379").is_err());
+        assert!(parse_initial_cluster("1=a:16379,1=b:16379").is_err());
+        assert!(parse_initial_cluster("x").is_err());
     }
 }
