@@ -3,7 +3,9 @@
 #
 #   scripts/cluster.sh up N BASE_PORT DIR   start N nodes: client ports BASE_PORT..BASE_PORT+N-1,
 #                                           cluster-bus ports +10000; wait until a write succeeds
-#                                           through `redis-cli -c`; print the client addresses
+#                                           through `redis-cli -c`; print the client addresses.
+#                                           Keep BASE_PORT+10000 below the ephemeral port range
+#                                           (Linux: 32768+), e.g. 7000 or 21000
 #   scripts/cluster.sh stop-node K DIR      kill node K with SIGKILL (as a crash would)
 #   scripts/cluster.sh start-node K DIR     restart node K with the flags it was started with
 #   scripts/cluster.sh down DIR             kill every node (data stays in DIR)
@@ -20,7 +22,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 }
 
@@ -57,6 +59,21 @@ launch() { # DIR K
   echo $! > "$dir/node$k.pid"
 }
 
+port_in_use() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null; }
+
+# Fails unless every node of DIR started by us is still alive (e.g. it could not bind).
+check_alive() { # DIR N
+  local k bad=0
+  for k in $(seq 1 "$2"); do
+    if ! is_running "$1" "$k"; then
+      echo "cluster.sh: node $k is not running; end of $1/node$k.log:" >&2
+      tail -n 5 "$1/node$k.log" >&2 || true
+      bad=1
+    fi
+  done
+  return $bad
+}
+
 # Waits until SET through a cluster client (following MOVED) succeeds.
 wait_serving() { # PORT...
   command -v redis-cli > /dev/null || die "redis-cli not found (apt-get install redis-tools)"
@@ -81,11 +98,16 @@ cmd_up() {
     die "BASE_PORT must leave room for the cluster-bus ports (port + 10000 <= 65535)"
   mkdir -p "$dir"
   dir="$(cd "$dir" && pwd)"
-  local bin k members="" ports=()
+  local bin k port members="" ports=()
   bin="$(shoal_bin)"
   for k in $(seq 1 "$n"); do
     members+="${members:+,}$k=127.0.0.1:$((base + k - 1 + 10000))"
     ports+=($((base + k - 1)))
+  done
+  for k in $(seq 1 "$n"); do
+    for port in $((base + k - 1)) $((base + k - 1 + 10000)); do
+      ! port_in_use "$port" || die "port $port is already in use (pick another BASE_PORT)"
+    done
   done
   for k in $(seq 1 "$n"); do
     local port=$((base + k - 1))
@@ -99,6 +121,7 @@ cmd_up() {
     tail -n 5 "$dir"/node*.log >&2 || true
     exit 1
   fi
+  check_alive "$dir" "$n" || exit 1
   for k in $(seq 1 "$n"); do
     echo "127.0.0.1:$((base + k - 1))"
   done

@@ -37,6 +37,8 @@ struct Ack {
 struct Shared {
     adds: Vec<Ack>,
     add_errors: usize,
+    /// When each producer error happened, and what it said (for the failover report).
+    add_error_log: Vec<(Instant, String)>,
     /// IDs whose XACK was acknowledged.
     xacked: Vec<String>,
     ack_errors: usize,
@@ -51,9 +53,16 @@ fn producer(
     let mut seq = 0u64;
     while !stop.load(Ordering::Relaxed) {
         let Some(c) = conn.as_mut() else {
-            conn = cluster_urls.get_connection().ok();
-            if conn.is_none() {
-                std::thread::sleep(Duration::from_millis(10));
+            match cluster_urls.get_connection() {
+                Ok(c) => conn = Some(c),
+                Err(e) => {
+                    let mut s = sh.lock().unwrap();
+                    s.add_errors += 1;
+                    s.add_error_log
+                        .push((Instant::now(), format!("connect: {e}")));
+                    drop(s);
+                    std::thread::sleep(Duration::from_millis(10));
+                }
             }
             continue;
         };
@@ -68,8 +77,9 @@ fn producer(
                 id,
                 seq,
             }),
-            Err(_) => {
+            Err(e) => {
                 s.add_errors += 1;
+                s.add_error_log.push((Instant::now(), e.to_string()));
                 conn = None;
             }
         }
@@ -178,7 +188,17 @@ fn leader_kill_under_stream_load_loses_nothing() {
         cluster.node(victim).kill();
         let t0 = Instant::now();
         let deadline = t0 + Duration::from_secs(15);
+        // When a surviving node first calls itself leader (the Raft part of the figure).
+        let mut elected = None;
         let back = loop {
+            if elected.is_none()
+                && cluster
+                    .nodes
+                    .iter()
+                    .any(|n| n.is_running() && n.is_leader() == Some(true))
+            {
+                elected = Some(t0.elapsed());
+            }
             if let Some(t) = acks_after(&sh, t0) {
                 break t;
             }
@@ -192,11 +212,27 @@ fn leader_kill_under_stream_load_loses_nothing() {
         let new_leader = cluster.leader(Duration::from_secs(5));
         eprintln!(
             "kill {round}: node {} (leader) killed after {before} acknowledged XADDs; \
-             node {} leads; first XADD sent after the kill acknowledged {unavailable:?} later",
+             node {} leads (seen {elected:?} after the kill); first XADD sent after the kill \
+             acknowledged {unavailable:?} later",
             victim + 1,
             new_leader + 1
         );
         figures.push(unavailable);
+        {
+            // What the client saw meanwhile (first occurrence of each kind of error).
+            let s = sh.lock().unwrap();
+            let mut seen = HashSet::new();
+            for (t, e) in s
+                .add_error_log
+                .iter()
+                .filter(|(t, _)| *t >= t0 && *t <= back)
+            {
+                let kind: String = e.chars().take(40).collect();
+                if seen.insert(kind) {
+                    eprintln!("  +{:?}: {e}", *t - t0);
+                }
+            }
+        }
         // Load on the new leader for a while, then bring the old one back.
         std::thread::sleep(Duration::from_millis(700));
         cluster.node(victim).start();
