@@ -84,6 +84,13 @@ impl NodeConfig {
             raft,
         }
     }
+
+    /// Snapshots every `entries` log entries and keeps a tenth of that (at most 1 000)
+    /// in the log after each, for followers that lag a little (`--snapshot-entries`).
+    pub fn snapshot_every(&mut self, entries: u64) {
+        self.raft.snapshot_policy = SnapshotPolicy::LogsSinceLast(entries);
+        self.raft.max_in_snapshot_log_to_keep = (entries / 10).min(1_000);
+    }
 }
 
 /// Why a Raft operation did not happen.
@@ -216,12 +223,17 @@ struct Inner {
 impl Node {
     /// Opens the node's storage. Groups are started with [`Node::start_group`].
     pub async fn open(config: NodeConfig) -> Result<Node, Error> {
-        let raft = Arc::new(
-            config
-                .raft
-                .validate()
-                .map_err(|e| Error::Raft(e.to_string()))?,
-        );
+        let mut raft = config.raft.clone();
+        if config.fsync != FsyncPolicy::Always && raft.allow_log_reversion.is_none() {
+            // Under `everysec` and `no` an append is acknowledged before it is on disk,
+            // so a follower that crashes comes back with a shorter log than it reported.
+            // That is the documented cost of those modes (like a Redis replica losing
+            // its last second), not a bug: the leader must resend the entries, not
+            // panic its Raft core (openraft asserts "follower log reversion is not
+            // allowed" unless told otherwise, which stopped the group on the leader).
+            raft.allow_log_reversion = Some(true);
+        }
+        let raft = Arc::new(raft.validate().map_err(|e| Error::Raft(e.to_string()))?);
         let storage = Storage::open(&config.data_dir, config.fsync)?;
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(Node {
