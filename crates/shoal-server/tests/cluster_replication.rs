@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use common::{Cluster, stream_digest};
 use redis::Commands;
 
+/// XPENDING's summary form: count, smallest and largest ID, (consumer, count) pairs.
+type XPendingSummary = (i64, Option<String>, Option<String>, Vec<(String, String)>);
+
 #[test]
 fn acknowledged_writes_reach_every_follower() {
     let cluster = Cluster::start(3, &[]);
@@ -54,8 +57,7 @@ fn acknowledged_writes_reach_every_follower() {
         let k7: Option<String> = c.get("k7")?;
         let h: Vec<(String, String)> = c.hgetall("h")?;
         let l: Vec<i64> = c.lrange("l", 0, -1)?;
-        let pending: (i64, Option<String>, Option<String>, Vec<(String, String)>) =
-            redis::cmd("XPENDING").arg("events").arg("g").query(c)?;
+        let pending: XPendingSummary = redis::cmd("XPENDING").arg("events").arg("g").query(c)?;
         Ok((dbsize, k7, h, l, stream_digest(c, "events")?, pending))
     });
     eprintln!(

@@ -608,9 +608,7 @@ impl Node {
     /// This node's view of itself: `Some(true)` if it leads, `Some(false)` if it
     /// follows, `None` if it is down or does not answer.
     pub fn is_leader(&self) -> Option<bool> {
-        if self.child.is_none() {
-            return None;
-        }
+        self.child.as_ref()?;
         let c = redis::Client::open(self.url()).ok()?;
         let mut c = c
             .get_connection_with_timeout(Duration::from_millis(500))
