@@ -205,6 +205,13 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         if newer {
             st.current = Some(snapshot.clone());
         }
+        drop(st);
+        tracing::info!(
+            group,
+            index = snapshot.meta.last_log_id.map(|l| l.index),
+            bytes = snapshot.snapshot.len(),
+            "built snapshot"
+        );
         Ok(snapshot)
     }
 }
@@ -297,6 +304,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             meta: file.meta,
             snapshot: file.data,
         });
+        tracing::info!(
+            group,
+            index = meta.last_log_id.map(|l| l.index),
+            "installed snapshot from the leader"
+        );
         Ok(())
     }
 

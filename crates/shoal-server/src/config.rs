@@ -69,6 +69,11 @@ pub struct Cli {
     /// lost even if every node crashes at once), `everysec`, `no` (tests/benchmarks only).
     #[arg(long)]
     pub fsync: Option<String>,
+    /// Raft log entries between two snapshots of the keyspace (default 10000). After a
+    /// snapshot the log is compacted, keeping a tenth of this (at most 1000 entries) for
+    /// followers that lag a little; one that lags more catches up by snapshot install.
+    #[arg(long)]
+    pub snapshot_entries: Option<u64>,
 }
 
 /// The file form: the same settings, all optional.
@@ -91,6 +96,7 @@ struct FileConfig {
     cluster_announce_ip: Option<String>,
     initial_cluster: Option<String>,
     fsync: Option<String>,
+    snapshot_entries: Option<u64>,
 }
 
 /// A member of the initial cluster.
@@ -196,6 +202,8 @@ pub struct Config {
     /// `always`, `everysec` or `no` (as given, for CONFIG GET / INFO).
     pub fsync: String,
     pub fsync_policy: shoal_raft::FsyncPolicy,
+    /// Raft log entries between snapshots.
+    pub snapshot_entries: u64,
 }
 
 impl Config {
@@ -261,7 +269,15 @@ impl Config {
             .unwrap_or_else(|| "always".into())
             .to_ascii_lowercase();
         let fsync_policy = parse_fsync(&fsync)?;
+        let snapshot_entries = cli
+            .snapshot_entries
+            .or(file.snapshot_entries)
+            .unwrap_or(10_000);
+        if snapshot_entries < 10 {
+            return Err("--snapshot-entries must be at least 10".into());
+        }
         Ok(Config {
+            snapshot_entries,
             node_id,
             cluster_port,
             initial_cluster,

@@ -70,6 +70,7 @@ async fn run(config: Config) -> Result<(), String> {
     // The Raft side: storage, the shard's group, the cluster bus.
     let mut node_config = NodeConfig::new(config.node_id, &config.data_dir);
     node_config.fsync = config.fsync_policy;
+    node_config.snapshot_every(config.snapshot_entries);
     let node = Node::open(node_config)
         .await
         .map_err(|e| format!("cannot open data dir {}: {e}", config.data_dir.display()))?;

@@ -476,3 +476,353 @@ fn compare(args: &[&str], s: Frame, r: Frame, cmp: Cmp, resp3: bool) -> Frame {
     }
     s
 }
+
+/// One `shoal` process that can be killed (SIGKILL) and restarted with the same flags,
+/// data directory and ports. Its stderr goes to `<dir>.log`.
+pub struct Node {
+    pub id: u64,
+    pub port: u16,
+    pub cport: u16,
+    pub dir: PathBuf,
+    args: Vec<String>,
+    child: Option<Child>,
+    /// `--log-level` (default: $SHOAL_TEST_LOG, else "warn").
+    pub log_level: Option<String>,
+}
+
+impl Node {
+    /// A node not yet started: `shoal --port P --data-dir D <args>`.
+    pub fn new(id: u64, port: u16, cport: u16, dir: PathBuf, args: Vec<String>) -> Node {
+        Node {
+            id,
+            port,
+            cport,
+            dir,
+            args,
+            child: None,
+            log_level: None,
+        }
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.with_extension("log")
+    }
+
+    /// Starts the process (if it is not running) and waits until it accepts clients.
+    pub fn start(&mut self) {
+        if self.child.is_some() {
+            return;
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("node log");
+        let level = self
+            .log_level
+            .clone()
+            .unwrap_or_else(|| std::env::var("SHOAL_TEST_LOG").unwrap_or_else(|_| "warn".into()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shoal"))
+            .arg("--port")
+            .arg(self.port.to_string())
+            .arg("--data-dir")
+            .arg(&self.dir)
+            .arg("--log-level")
+            .arg(level)
+            .args(&self.args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn shoal");
+        wait_for_port(self.port, &mut child, "shoal");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL, as a crash: nothing is flushed or closed by the process.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Whether the process is still alive (false if it was started and then exited by
+    /// itself: a crash).
+    pub fn alive(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// The Raft log index this node has applied (INFO replication's `master_repl_offset`).
+    pub fn applied(&self) -> u64 {
+        self.info_field("replication", "master_repl_offset")
+    }
+
+    fn info_field(&self, section: &str, field: &str) -> u64 {
+        let info: String = redis::cmd("INFO")
+            .arg(section)
+            .query(&mut self.conn())
+            .expect("INFO");
+        info.lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{field} in INFO {section}"))
+    }
+
+    /// This node's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// The Raft term this node is in (INFO replication's `shoal_raft_term`).
+    pub fn term(&self) -> u64 {
+        self.info_field("replication", "shoal_raft_term")
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A plain connection (commands for other nodes' slots get -MOVED).
+    pub fn conn(&self) -> redis::Connection {
+        let c = redis::Client::open(self.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(5)))
+            .expect("connect to shoal");
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c
+    }
+
+    /// A connection that has sent READONLY: a follower serves reads of its own state.
+    pub fn readonly(&self) -> redis::Connection {
+        let mut c = self.conn();
+        let _: () = redis::cmd("READONLY").query(&mut c).expect("READONLY");
+        c
+    }
+
+    /// This node's view of itself: `Some(true)` if it leads, `Some(false)` if it
+    /// follows, `None` if it is down or does not answer.
+    pub fn is_leader(&self) -> Option<bool> {
+        self.child.as_ref()?;
+        let c = redis::Client::open(self.url()).ok()?;
+        let mut c = c
+            .get_connection_with_timeout(Duration::from_millis(500))
+            .ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(3))).ok()?;
+        let nodes: String = redis::cmd("CLUSTER").arg("NODES").query(&mut c).ok()?;
+        nodes
+            .lines()
+            .find(|l| l.contains("myself"))
+            .map(|l| l.contains("master"))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// N real `shoal` processes on 127.0.0.1 forming one Raft cluster (nodes 1..=N, each
+/// with its own data directory). Dropping it kills them all and removes the data,
+/// unless the test failed (then the directory and node logs are left for a look).
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    pub root: PathBuf,
+}
+
+impl Cluster {
+    /// Starts `n` nodes with `extra` flags each and waits until a write succeeds.
+    pub fn start(n: usize, extra: &[&str]) -> Cluster {
+        let root = temp_dir("cluster");
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let members = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (p, c))| format!("{}=127.0.0.1:{c}@{p}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let nodes = ports
+            .iter()
+            .enumerate()
+            .map(|(i, &(port, cport))| {
+                let id = i as u64 + 1;
+                let mut args: Vec<String> = vec![
+                    "--node-id".into(),
+                    id.to_string(),
+                    "--cluster-port".into(),
+                    cport.to_string(),
+                    "--initial-cluster".into(),
+                    members.clone(),
+                ];
+                args.extend(extra.iter().map(|s| s.to_string()));
+                Node::new(id, port, cport, root.join(format!("node{id}")), args)
+            })
+            .collect();
+        let mut c = Cluster { nodes, root };
+        // Start them together: each waits a few seconds for a leader before listening.
+        c.start_all();
+        c.wait_serving(Duration::from_secs(30));
+        c
+    }
+
+    /// The node at index `i` (node id `i + 1`).
+    pub fn node(&mut self, i: usize) -> &mut Node {
+        &mut self.nodes[i]
+    }
+
+    /// SIGKILLs every running node at once (all signals sent before any wait).
+    pub fn kill_all(&mut self) {
+        let mut children: Vec<Child> = self
+            .nodes
+            .iter_mut()
+            .filter_map(|n| n.child.take())
+            .collect();
+        for c in children.iter_mut() {
+            let _ = c.kill();
+        }
+        for mut c in children {
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts every node that is not running (concurrently, as after a power cut).
+    pub fn start_all(&mut self) {
+        std::thread::scope(|s| {
+            for n in self.nodes.iter_mut() {
+                s.spawn(move || n.start());
+            }
+        });
+    }
+
+    /// Index of the node that considers itself leader, waiting up to `max` for one.
+    pub fn leader(&self, max: Duration) -> usize {
+        let start = Instant::now();
+        loop {
+            for (i, n) in self.nodes.iter().enumerate() {
+                if n.is_leader() == Some(true) {
+                    return i;
+                }
+            }
+            assert!(start.elapsed() < max, "no leader within {max:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until a write through a cluster client succeeds.
+    pub fn wait_serving(&self, max: Duration) {
+        let start = Instant::now();
+        loop {
+            let ok = self.client().get_connection().and_then(|mut c| {
+                redis::cmd("SET")
+                    .arg("__probe")
+                    .arg("1")
+                    .query::<()>(&mut c)
+            });
+            match ok {
+                Ok(()) => return,
+                Err(e) => assert!(
+                    start.elapsed() < max,
+                    "cluster not serving within {max:?}: {e}"
+                ),
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The client addresses of every node (seeds for a cluster client).
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(Node::url).collect()
+    }
+
+    /// A cluster client, as an application would configure one for fast failover:
+    /// short retry waits (redis-rs waits at least 1.28 s between retries by default).
+    pub fn client(&self) -> redis::cluster::ClusterClient {
+        redis::cluster::ClusterClient::builder(self.urls())
+            .retries(30)
+            .min_retry_wait(20)
+            .max_retry_wait(200)
+            .connection_timeout(Duration::from_millis(500))
+            .response_timeout(Duration::from_secs(5))
+            .build()
+            .expect("cluster client")
+    }
+
+    /// Polls `f` on every running node (through a READONLY connection) until all
+    /// return the same `Ok` value, and returns it; panics after `max` showing the
+    /// values (an error, e.g. NOGROUP on a follower that has not caught up, counts as
+    /// not converged yet).
+    pub fn converge<T: PartialEq + std::fmt::Debug>(
+        &self,
+        max: Duration,
+        mut f: impl FnMut(&mut redis::Connection) -> redis::RedisResult<T>,
+    ) -> T {
+        let start = Instant::now();
+        loop {
+            let vals: Vec<redis::RedisResult<T>> = self
+                .nodes
+                .iter()
+                .filter(|n| n.is_running())
+                .map(|n| f(&mut n.readonly()))
+                .collect();
+            let all_ok = vals.iter().all(|v| v.is_ok());
+            if all_ok
+                && vals
+                    .windows(2)
+                    .all(|w| w[0].as_ref().ok() == w[1].as_ref().ok())
+            {
+                return vals
+                    .into_iter()
+                    .next()
+                    .expect("no running node")
+                    .expect("checked ok");
+            }
+            if start.elapsed() > max {
+                panic!("nodes did not converge within {max:?}: {vals:?}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for n in self.nodes.iter_mut() {
+            n.kill();
+        }
+        if std::thread::panicking() {
+            eprintln!("cluster data and logs kept in {}", self.root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+}
+
+/// A digest of a whole stream (IDs and fields, in order), for comparing nodes.
+pub fn stream_digest(c: &mut redis::Connection, key: &str) -> redis::RedisResult<(usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut n = 0;
+    let mut start = "-".to_string();
+    loop {
+        let page: Vec<(String, Vec<(String, String)>)> = redis::cmd("XRANGE")
+            .arg(key)
+            .arg(&start)
+            .arg("+")
+            .arg("COUNT")
+            .arg(10_000)
+            .query(c)?;
+        let Some(last) = page.last().map(|(id, _)| id.clone()) else {
+            break;
+        };
+        n += page.len();
+        page.hash(&mut h);
+        start = format!("({last}");
+    }
+    Ok((n, h.finish()))
+}
