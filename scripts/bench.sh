@@ -29,10 +29,11 @@ cargo build --release -q -p shoal-server -p shoal-bench
 SHOAL_BIN=target/release/shoal
 BENCH_BIN=target/release/shoal-bench
 
-SHOAL_PID=""; REDIS_PID=""
+SHOAL_PID=""; REDIS_PID=""; CLUSTER_PIDS=""; A_PID=""; E_PID=""
 cleanup() {
-  [ -n "$SHOAL_PID" ] && kill "$SHOAL_PID" 2>/dev/null || true
-  [ -n "$REDIS_PID" ] && kill "$REDIS_PID" 2>/dev/null || true
+  for pid in $SHOAL_PID $REDIS_PID $CLUSTER_PIDS $A_PID $E_PID; do
+    kill "$pid" 2>/dev/null || true
+  done
   wait 2>/dev/null || true
   rm -rf "$WORK"
 }
@@ -78,6 +79,10 @@ for P in 1 16; do
     r=$(rps "$REDIS_PORT" "$N" "$P" -t "$T")
     row "$T -P $P" "$s" "$r"
   done
+  # PUBLISH with no subscribers.
+  s=$(rps "$SHOAL_PORT" "$N" "$P" PUBLISH bench:nobody hello)
+  r=$(rps "$REDIS_PORT" "$N" "$P" PUBLISH bench:nobody hello)
+  row "PUBLISH (no subscribers) -P $P" "$s" "$r"
   # Streams: appends, and reads of 100 entries (the stream is pre-filled by the XADDs).
   s=$(rps "$SHOAL_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
   r=$(rps "$REDIS_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
@@ -143,7 +148,6 @@ echo
 echo "== part 2: three shoal nodes (Raft, --fsync always) vs redis-server with AOF"
 C1=$((SHOAL_PORT + 100)); C2=$((C1 + 1)); C3=$((C1 + 2))
 IC="1=127.0.0.1:$((C1 + 10000)),2=127.0.0.1:$((C2 + 10000)),3=127.0.0.1:$((C3 + 10000))"
-CLUSTER_PIDS=""
 for i in 1 2 3; do
   port=$((C1 + i - 1))
   "$SHOAL_BIN" --port "$port" --node-id "$i" --initial-cluster "$IC" --data-dir "$WORK/c$i" --log-level error &
@@ -159,7 +163,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$LEADER" ] || { echo "no leader elected" >&2; exit 1; }
-A_PORT=$((REDIS_PORT + 100)); E_PORT=$((REDIS_PORT + 101))
+A_PORT=$((REDIS_PORT + 200)); E_PORT=$((REDIS_PORT + 201))
 redis-server --port "$A_PORT" --save '' --appendonly yes --appendfsync always --dir "$WORK" --appendfilename a.aof --daemonize no >/dev/null &
 A_PID=$!
 mkdir -p "$WORK/e"

@@ -88,7 +88,9 @@ impl Storage {
             // Only our flusher fsyncs, so that the policy is exactly what
             // --fsync says and the fsync count is measurable.
             .flush_every_ms(None)
-            .cache_capacity(256 << 20)
+            // The log is short (snapshots compact it), so a small page cache suffices;
+            // sled's cache counts toward the node's resident memory.
+            .cache_capacity(64 << 20)
             .open()
             .map_err(|e| io::Error::other(format!("open sled in {}: {e}", data_dir.display())))?;
         let stats = Arc::new(FlushStats::default());
