@@ -27,9 +27,10 @@ use crate::state::lock;
 pub const GROUP: GroupId = 0;
 
 /// Proposals allowed in flight at once (each an entry with many commands). Measured on
-/// 2 cores (redis-benchmark SET, 50 clients, --fsync no): 1 in flight gave 30.7k/s at
-/// -P 1 and 343k/s at -P 16, 2 gave 28k/282k, 4 gave 26k/274k, 64 gave 16k/175k: the
-/// per-entry cost dominates, so fewer, larger entries win.
+/// 2 cores (redis-benchmark SET, 50 clients, --fsync no): 1 in flight gave 54k/s at
+/// -P 1 and 432k/s at -P 16, 2 gave 47k/426k (and before the storage stopped using sled
+/// batches, 4 and 64 in flight were slower still): the per-entry cost dominates, so
+/// fewer, larger entries win.
 const MAX_IN_FLIGHT: usize = 1;
 /// Commands gathered into one entry at most (bounded below the gRPC message limit).
 const MAX_BATCH: usize = 4096;
