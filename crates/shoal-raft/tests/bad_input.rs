@@ -72,6 +72,15 @@ async fn peers_bad_input_is_rejected_without_panic() -> Result<(), BoxErr> {
         cluster_addr: addr.to_string(),
     };
     node.initialize(1, BTreeMap::from([(1, me)])).await?;
+    // The membership check of votes needs the membership applied (a node with none must
+    // accept the vote of whoever initializes the cluster): wait for it, as a loaded
+    // machine may take a moment.
+    for _ in 0..1000 {
+        if !node.members(1)?.is_empty() && node.raft(1)?.voter_ids().next().is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let mut client = RaftServiceClient::connect(format!("http://{addr}")).await?;
 
     let code = |r: Result<tonic::Response<pb::RaftReply>, tonic::Status>| match r {
