@@ -359,6 +359,33 @@ impl Node {
         Ok(sm.with_db(f))
     }
 
+    /// Starts a snapshot of `group` (and so a log purge) if more than `max_bytes` of
+    /// commands were applied since the last one. Entries carry batches of any size, so
+    /// this bounds the log by bytes where `snapshot_policy` bounds it by entries.
+    pub async fn snapshot_if_log_exceeds(
+        &self,
+        group: GroupId,
+        max_bytes: u64,
+    ) -> Result<bool, Error> {
+        let sm = self
+            .inner
+            .groups
+            .sm(group)
+            .ok_or(Error::UnknownGroup(group))?;
+        if sm.applied_bytes.load(std::sync::atomic::Ordering::Relaxed) <= max_bytes {
+            return Ok(false);
+        }
+        // Count from here, so a slow build is not triggered again meanwhile.
+        sm.applied_bytes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
+        self.raft(group)?
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(|e| Error::Stopped(e.to_string()))?;
+        Ok(true)
+    }
+
     /// The index of the last entry applied to `group`'s keyspace here.
     pub fn applied_index(&self, group: GroupId) -> Result<Option<u64>, Error> {
         let sm = self

@@ -44,6 +44,9 @@ pub(crate) struct Shared {
     state: Mutex<State>,
     /// Effects (ready keys, keyspace events) of applied entries, in order.
     pub(crate) effects: broadcast::Sender<Effects>,
+    /// Bytes of commands applied since the last snapshot was started: entries carry
+    /// batches of any size, so the log's length in entries says little about its size.
+    pub(crate) applied_bytes: std::sync::atomic::AtomicU64,
 }
 
 struct State {
@@ -113,6 +116,7 @@ impl StateMachine {
             shared: Arc::new(Shared {
                 state: Mutex::new(state),
                 effects,
+                applied_bytes: std::sync::atomic::AtomicU64::new(0),
             }),
             files,
         })
@@ -238,7 +242,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 st.last_applied = Some(entry.log_id);
                 let reply = match &entry.payload {
                     EntryPayload::Blank => BatchReply::default(),
-                    EntryPayload::Normal(batch) => apply_batch(&mut st.db, batch),
+                    EntryPayload::Normal(batch) => {
+                        let bytes: usize = batch
+                            .commands
+                            .iter()
+                            .flat_map(|p| p.args.iter())
+                            .map(|a| a.len() + 8)
+                            .sum();
+                        self.shared
+                            .applied_bytes
+                            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+                        apply_batch(&mut st.db, batch)
+                    }
                     EntryPayload::Membership(m) => {
                         st.membership =
                             StoredMembershipOf::<TypeConfig>::new(Some(entry.log_id), m.clone());
@@ -260,6 +275,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        self.shared
+            .applied_bytes
+            .store(0, std::sync::atomic::Ordering::Relaxed);
         let st = self.shared.lock();
         SnapshotBuilder {
             group: self.group,

@@ -191,6 +191,10 @@ async fn run(config: Config) -> Result<(), String> {
     }
 }
 
+/// Bytes of applied commands after which a node snapshots its keyspace and purges its log,
+/// whatever the entry count (entries carry batches of any size).
+const SNAPSHOT_LOG_BYTES: u64 = 32 << 20;
+
 /// Deletes expired keys in the background, as Redis's active expire cycle: every 100 ms
 /// the leader proposes `__purgeexpired` while keys are past their deadline, in bounded
 /// batches so a burst of expiries never stalls clients for long. Replicas apply the same
@@ -199,6 +203,12 @@ async fn active_expire(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     loop {
         tick.tick().await;
+        // Every node compacts its own log once it holds this many bytes of commands.
+        let _ = shared
+            .shard
+            .node
+            .snapshot_if_log_exceeds(shared.shard.group, SNAPSHOT_LOG_BYTES)
+            .await;
         for _ in 0..10 {
             if !shared.shard.is_leader() {
                 break;
