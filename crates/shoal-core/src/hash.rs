@@ -268,25 +268,13 @@ fn wrongtype() -> Frame {
 
 /// The hash at `key` for reading (None if missing), or WRONGTYPE.
 fn read<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a Hash>, Frame> {
-    match db.get(key, now) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(wrongtype()),
-    }
+    crate::value::read(db, key, now)
 }
 
 /// The hash at `key` for writing, created empty if missing; WRONGTYPE otherwise. A caller
 /// that may leave it empty must call [`drop_if_empty`].
 fn write<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Hash, Frame> {
-    if let Some(v) = db.get(key, now)
-        && !matches!(v, Value::Hash(_))
-    {
-        return Err(wrongtype());
-    }
-    match db.get_or_insert_with(key, now, || Value::Hash(Box::default())) {
-        Value::Hash(h) => Ok(h),
-        _ => Err(wrongtype()),
-    }
+    crate::value::write(db, key, now)
 }
 
 /// Deletes `key` if it holds an empty hash (Redis never keeps empty collections).

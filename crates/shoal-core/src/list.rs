@@ -527,11 +527,7 @@ fn wrongtype() -> Frame {
 }
 
 fn read<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a List>, Frame> {
-    match db.get(key, now) {
-        None => Ok(None),
-        Some(Value::List(l)) => Ok(Some(l)),
-        Some(_) => Err(wrongtype()),
-    }
+    crate::value::read(db, key, now)
 }
 
 fn get_mut<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a mut List>, Frame> {

@@ -368,23 +368,11 @@ fn wrongtype() -> Frame {
 
 /// The set at `key` for reading (None if missing), or WRONGTYPE.
 pub(crate) fn read<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a Set>, Frame> {
-    match db.get(key, now) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(wrongtype()),
-    }
+    crate::value::read(db, key, now)
 }
 
 fn write<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<&'a mut Set, Frame> {
-    if let Some(v) = db.get(key, now)
-        && !matches!(v, Value::Set(_))
-    {
-        return Err(wrongtype());
-    }
-    match db.get_or_insert_with(key, now, || Value::Set(Box::default())) {
-        Value::Set(s) => Ok(s),
-        _ => Err(wrongtype()),
-    }
+    crate::value::write(db, key, now)
 }
 
 /// Deletes `key` if it holds an empty set, with the `del` event.

@@ -724,11 +724,7 @@ fn wrongtype() -> Frame {
 }
 
 fn read<'a>(db: &'a Db, key: &[u8], now: u64) -> Result<Option<&'a ZSet>, Frame> {
-    match db.get(key, now) {
-        None => Ok(None),
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(wrongtype()),
-    }
+    crate::value::read(db, key, now)
 }
 
 fn get_mut<'a>(db: &'a mut Db, key: &[u8], now: u64) -> Result<Option<&'a mut ZSet>, Frame> {
