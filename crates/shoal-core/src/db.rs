@@ -1,8 +1,11 @@
 //! `Db`: the keyspace of one shard.
 //!
-//! Keys live in one hash map per hash slot. Per-slot maps make the operations a cluster
-//! needs cheap (count or list a slot's keys, hand a slot to another shard) and give SCAN
-//! a stable cursor: the slot number. Expiry deadlines are absolute milliseconds held in a
+//! Keys live in one [`KeyTable`] per hash slot. Per-slot tables make the operations a
+//! cluster needs cheap (count or list a slot's keys, hand a slot to another shard) and
+//! give SCAN a stable cursor: the slot number. Each table sits behind an `Arc`, so
+//! cloning a `Db` (to snapshot it) copies 16384 pointers; a write then copies only the
+//! slot it touches while the snapshot still shares it, as a forked Redis copies only the
+//! pages its parent writes. Expiry deadlines are absolute milliseconds held in a
 //! side map (as Redis's `expires` dict) plus an index by deadline for active expiry.
 //!
 //! Determinism: `Db` never reads a clock. Every method that needs "now" takes it as an
@@ -12,12 +15,14 @@
 //! `now` travels with it.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use foldhash::fast::FixedState;
 use hashbrown::HashMap;
 use shoal_slots::{SLOT_COUNT, key_slot};
 
+use crate::keytable::KeyTable;
 use crate::small::SmallBytes;
 use crate::value::Value;
 
@@ -75,9 +80,8 @@ pub struct Effects {
 /// The keyspace of one shard (Redis's single database 0).
 #[derive(Clone, Debug)]
 pub struct Db {
-    slots: Vec<Map<SmallBytes, Value>>,
-    expires: Map<SmallBytes, u64>,
-    by_deadline: BTreeSet<(u64, SmallBytes)>,
+    slots: Vec<Arc<KeyTable>>,
+    expiry: Arc<Expiry>,
     len: usize,
     /// Enabled notification classes (0 = none: events are not even built).
     pub notify_classes: u16,
@@ -85,6 +89,22 @@ pub struct Db {
     /// it current; it does not affect state or replies.
     pub track_ready: bool,
     effects: Effects,
+}
+
+/// Deadlines: by key (Redis's `expires` dict) and by time, for active expiry.
+#[derive(Clone, Debug)]
+struct Expiry {
+    by_key: Map<SmallBytes, u64>,
+    by_deadline: BTreeSet<(u64, SmallBytes)>,
+}
+
+impl Default for Expiry {
+    fn default() -> Self {
+        Expiry {
+            by_key: new_map(),
+            by_deadline: BTreeSet::new(),
+        }
+    }
 }
 
 impl Default for Db {
@@ -95,7 +115,9 @@ impl Default for Db {
 
 impl PartialEq for Db {
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && self.slots == other.slots && self.expires == other.expires
+        self.len == other.len
+            && self.slots == other.slots
+            && self.expiry.by_key == other.expiry.by_key
     }
 }
 
@@ -103,9 +125,10 @@ impl Db {
     /// An empty keyspace.
     pub fn new() -> Db {
         Db {
-            slots: (0..SLOT_COUNT).map(|_| new_map()).collect(),
-            expires: new_map(),
-            by_deadline: BTreeSet::new(),
+            slots: (0..SLOT_COUNT)
+                .map(|_| Arc::new(KeyTable::default()))
+                .collect(),
+            expiry: Arc::new(Expiry::default()),
             len: 0,
             notify_classes: 0,
             track_ready: false,
@@ -124,19 +147,24 @@ impl Db {
 
     /// Number of keys with a deadline.
     pub fn expires_len(&self) -> usize {
-        self.expires.len()
+        self.expiry.by_key.len()
     }
 
     fn slot_of(key: &[u8]) -> usize {
         usize::from(key_slot(key))
     }
 
+    /// The table of `key`'s slot, for writing (copied first if a snapshot shares it).
+    fn slot_mut(&mut self, key: &[u8]) -> &mut KeyTable {
+        Arc::make_mut(&mut self.slots[Self::slot_of(key)])
+    }
+
     /// Whether `key`'s deadline has passed at `now` (Redis: expired when now > when).
     fn is_expired(&self, key: &[u8], now: u64) -> bool {
-        if self.expires.is_empty() {
+        if self.expiry.by_key.is_empty() {
             return false;
         }
-        matches!(self.expires.get(key), Some(&when) if now > when)
+        matches!(self.expiry.by_key.get(key), Some(&when) if now > when)
     }
 
     /// The value at `key`, or None if missing or expired. Never modifies the keyspace.
@@ -166,7 +194,11 @@ impl Db {
     /// Mutable access to a live value (an expired one is deleted first).
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.expire_if_needed(key, now);
-        self.slots[Self::slot_of(key)].get_mut(key)
+        // Look before copying a slot a snapshot shares: a miss must not copy it.
+        if !self.slots[Self::slot_of(key)].contains_key(key) {
+            return None;
+        }
+        self.slot_mut(key).get_mut(key)
     }
 
     /// The live value at `key`, inserting `make()` if there is none.
@@ -177,12 +209,10 @@ impl Db {
         make: impl FnOnce() -> Value,
     ) -> &mut Value {
         self.expire_if_needed(key, now);
-        let slot = &mut self.slots[Self::slot_of(key)];
-        let len = &mut self.len;
-        slot.entry_ref(key).or_insert_with(|| {
-            *len += 1;
-            make()
-        })
+        let slot = Arc::make_mut(&mut self.slots[Self::slot_of(key)]);
+        let (v, inserted) = slot.get_or_insert_with(key, make);
+        self.len += usize::from(inserted);
+        v
     }
 
     /// Stores `value` at `key`, replacing any old value and clearing its deadline (SET).
@@ -193,19 +223,13 @@ impl Db {
 
     /// Stores `value` at `key`, keeping any deadline (SET KEEPTTL, in-place updates).
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value) {
-        let slot = &mut self.slots[Self::slot_of(key)];
-        match slot.get_mut(key) {
-            Some(v) => {
-                let was_stream = matches!(v, Value::Stream(_));
-                *v = value;
-                if was_stream {
+        match self.slot_mut(key).insert(key, value) {
+            Some(old) => {
+                if matches!(old, Value::Stream(_)) {
                     self.signal_ready(key);
                 }
             }
-            None => {
-                slot.insert(SmallBytes::new(key), value);
-                self.len += 1;
-            }
+            None => self.len += 1,
         }
     }
 
@@ -219,7 +243,10 @@ impl Db {
 
     /// Removes `key` regardless of its deadline.
     fn delete(&mut self, key: &[u8]) -> Option<Value> {
-        let v = self.slots[Self::slot_of(key)].remove(key)?;
+        if !self.slots[Self::slot_of(key)].contains_key(key) {
+            return None;
+        }
+        let v = self.slot_mut(key).remove(key)?;
         self.len -= 1;
         self.remove_expire(key);
         if matches!(v, Value::Stream(_)) {
@@ -232,7 +259,7 @@ impl Db {
 
     /// The absolute deadline (ms) of a live key, if it has one.
     pub fn expire_at(&self, key: &[u8]) -> Option<u64> {
-        self.expires.get(key).copied()
+        self.expiry.by_key.get(key).copied()
     }
 
     /// Sets the absolute deadline of an existing key. Returns false if the key is missing.
@@ -241,21 +268,23 @@ impl Db {
             return false;
         }
         let k = SmallBytes::new(key);
-        if let Some(old) = self.expires.insert(k.clone(), at_ms) {
-            self.by_deadline.remove(&(old, k.clone()));
+        let expiry = Arc::make_mut(&mut self.expiry);
+        if let Some(old) = expiry.by_key.insert(k.clone(), at_ms) {
+            expiry.by_deadline.remove(&(old, k.clone()));
         }
-        self.by_deadline.insert((at_ms, k));
+        expiry.by_deadline.insert((at_ms, k));
         true
     }
 
     /// Clears a key's deadline. Returns whether it had one.
     pub fn remove_expire(&mut self, key: &[u8]) -> bool {
-        if self.expires.is_empty() {
+        if self.expiry.by_key.is_empty() || !self.expiry.by_key.contains_key(key) {
             return false;
         }
-        match self.expires.remove_entry(key) {
+        let expiry = Arc::make_mut(&mut self.expiry);
+        match expiry.by_key.remove_entry(key) {
             Some((k, at)) => {
-                self.by_deadline.remove(&(at, k));
+                expiry.by_deadline.remove(&(at, k));
                 true
             }
             None => false,
@@ -267,7 +296,7 @@ impl Db {
     pub fn purge_expired(&mut self, now: u64, limit: usize) -> Vec<Bytes> {
         let mut gone = Vec::new();
         while gone.len() < limit {
-            let Some((at, key)) = self.by_deadline.first().cloned() else {
+            let Some((at, key)) = self.expiry.by_deadline.first().cloned() else {
                 break;
             };
             if at >= now {
@@ -282,7 +311,7 @@ impl Db {
 
     /// The earliest deadline of any key, if any key has one.
     pub fn next_deadline(&self) -> Option<u64> {
-        self.by_deadline.first().map(|(at, _)| *at)
+        self.expiry.by_deadline.first().map(|(at, _)| *at)
     }
 
     /// Removes every key.
@@ -299,11 +328,10 @@ impl Db {
         }
         for s in &mut self.slots {
             if !s.is_empty() {
-                *s = new_map();
+                *s = Arc::new(KeyTable::default());
             }
         }
-        self.expires = new_map();
-        self.by_deadline.clear();
+        self.expiry = Arc::new(Expiry::default());
         self.len = 0;
     }
 
@@ -314,12 +342,15 @@ impl Db {
 
     /// The keys and values of one slot, in the map's (deterministic) order.
     pub fn slot_entries(&self, slot: u16) -> impl Iterator<Item = (&SmallBytes, &Value)> {
-        self.slots.get(usize::from(slot)).into_iter().flatten()
+        self.slots
+            .get(usize::from(slot))
+            .into_iter()
+            .flat_map(|t| t.iter())
     }
 
     /// Every key and value, slot by slot.
     pub fn iter(&self) -> impl Iterator<Item = (&SmallBytes, &Value)> {
-        self.slots.iter().flatten()
+        self.slots.iter().flat_map(|t| t.iter())
     }
 
     /// One SCAN step: the live keys of whole slots, starting at slot `cursor`, until at
@@ -336,7 +367,7 @@ impl Db {
         let mut slot = cursor as usize;
         let mut seen = 0usize;
         while slot < self.slots.len() {
-            for (k, v) in &self.slots[slot] {
+            for (k, v) in self.slots[slot].iter() {
                 seen += 1;
                 if !self.is_expired(k, now) {
                     visit(k, v);

@@ -18,6 +18,7 @@ pub mod error;
 pub mod generic;
 pub mod glob;
 pub mod hash;
+pub mod keytable;
 pub mod list;
 pub mod rand;
 pub mod server;

@@ -49,7 +49,7 @@ pub struct NodeConfig {
     pub fsync: FsyncPolicy,
     /// openraft's tuning, shared by every group. [`NodeConfig::new`] picks
     /// values for many groups on a busy runtime: heartbeat 100 ms, election
-    /// timeout 250–500 ms, a snapshot every 10 000 entries keeping 1 000 for
+    /// timeout 250–500 ms, a snapshot every 10 000 entries keeping 100 for
     /// lagging followers.
     ///
     /// openraft 0.10 starts an election only after the leader lease *and* an
@@ -72,7 +72,9 @@ impl NodeConfig {
             election_timeout_max: 500,
             install_snapshot_timeout: 10_000,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(10_000),
-            max_in_snapshot_log_to_keep: 1_000,
+            // Entries are batches of up to hundreds of commands: 100 of them is plenty
+            // for a follower a moment behind, and bounds what stays in memory.
+            max_in_snapshot_log_to_keep: 100,
             // Well below the 64 MiB gRPC message limit for typical entries.
             max_payload_entries: 1_000,
             ..Default::default()
@@ -85,11 +87,11 @@ impl NodeConfig {
         }
     }
 
-    /// Snapshots every `entries` log entries and keeps a tenth of that (at most 1 000)
+    /// Snapshots every `entries` log entries and keeps a tenth of that (at most 100)
     /// in the log after each, for followers that lag a little (`--snapshot-entries`).
     pub fn snapshot_every(&mut self, entries: u64) {
         self.raft.snapshot_policy = SnapshotPolicy::LogsSinceLast(entries);
-        self.raft.max_in_snapshot_log_to_keep = (entries / 10).min(1_000);
+        self.raft.max_in_snapshot_log_to_keep = (entries / 10).min(100);
     }
 }
 
@@ -359,20 +361,24 @@ impl Node {
         Ok(sm.with_db(f))
     }
 
-    /// Starts a snapshot of `group` (and so a log purge) if more than `max_bytes` of
-    /// commands were applied since the last one. Entries carry batches of any size, so
-    /// this bounds the log by bytes where `snapshot_policy` bounds it by entries.
+    /// Starts a snapshot of `group` (and so a log purge) once the commands applied since
+    /// the last one exceed both `min_bytes` and the last snapshot's size. Entries carry
+    /// batches of any size, so this bounds the log by bytes where `snapshot_policy`
+    /// bounds it by entries; tying it to the snapshot's size keeps the log no larger
+    /// than the keyspace's encoding while the work of snapshotting stays proportional to
+    /// the writes (as Redis rewrites its AOF once it doubled).
     pub async fn snapshot_if_log_exceeds(
         &self,
         group: GroupId,
-        max_bytes: u64,
+        min_bytes: u64,
     ) -> Result<bool, Error> {
         let sm = self
             .inner
             .groups
             .sm(group)
             .ok_or(Error::UnknownGroup(group))?;
-        if sm.applied_bytes.load(std::sync::atomic::Ordering::Relaxed) <= max_bytes {
+        let limit = min_bytes.max(sm.snapshot_bytes.load(std::sync::atomic::Ordering::Relaxed));
+        if sm.applied_bytes.load(std::sync::atomic::Ordering::Relaxed) <= limit {
             return Ok(false);
         }
         // Count from here, so a slow build is not triggered again meanwhile.

@@ -47,13 +47,21 @@ pub(crate) struct Shared {
     /// Bytes of commands applied since the last snapshot was started: entries carry
     /// batches of any size, so the log's length in entries says little about its size.
     pub(crate) applied_bytes: std::sync::atomic::AtomicU64,
+    /// Size of the last snapshot built or installed: the log may grow to about this
+    /// much before the next one, so snapshot work stays proportional to writes.
+    pub(crate) snapshot_bytes: std::sync::atomic::AtomicU64,
+    /// Serializes writing the snapshot file with updating `current`, so that the file
+    /// always holds the snapshot `current` describes.
+    save: Mutex<()>,
 }
 
 struct State {
     db: Db,
     last_applied: Option<LogIdOf<TypeConfig>>,
     membership: StoredMembershipOf<TypeConfig>,
-    current: Option<Snapshot>,
+    /// The metadata of the snapshot in the snapshot file. Its data stays on disk until a
+    /// lagging follower needs it: holding it would double the keyspace's memory.
+    current: Option<SnapshotMeta>,
 }
 
 impl Shared {
@@ -94,6 +102,7 @@ impl StateMachine {
     /// after it). A damaged snapshot file is an error: its log is purged, so
     /// starting empty would silently lose data.
     pub(crate) fn open(group: GroupId, files: SnapshotFiles) -> io::Result<Self> {
+        let mut snapshot_bytes = 0;
         let mut state = State {
             db: Db::new(),
             last_applied: None,
@@ -105,10 +114,8 @@ impl StateMachine {
             state.db = decode_db(&file.data)?;
             state.last_applied = file.meta.last_log_id;
             state.membership = file.meta.last_membership.clone();
-            state.current = Some(Snapshot {
-                meta: file.meta,
-                snapshot: file.data,
-            });
+            snapshot_bytes = file.data.len() as u64;
+            state.current = Some(file.meta);
         }
         let (effects, _) = broadcast::channel(1024);
         Ok(Self {
@@ -117,6 +124,8 @@ impl StateMachine {
                 state: Mutex::new(state),
                 effects,
                 applied_bytes: std::sync::atomic::AtomicU64::new(0),
+                snapshot_bytes: std::sync::atomic::AtomicU64::new(snapshot_bytes),
+                save: Mutex::new(()),
             }),
             files,
         })
@@ -190,10 +199,23 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         let meta = self.meta.clone();
         let files = self.files.clone();
         let group = self.group;
+        let shared = self.shared.clone();
         let snapshot = tokio::task::spawn_blocking(move || -> io::Result<Snapshot> {
             let data = Bytes::from(db.encode_snapshot());
+            drop(db);
+            shared
+                .snapshot_bytes
+                .store(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
             let file = SnapshotFile { meta, data };
-            files.save(group, &shoal_storage::encode(&file)?)?;
+            let _saving = shared.save.lock().unwrap_or_else(|p| p.into_inner());
+            let newer = match &shared.lock().current {
+                Some(c) => c.last_log_id < file.meta.last_log_id,
+                None => true,
+            };
+            if newer {
+                files.save(group, &shoal_storage::encode(&file)?)?;
+                shared.lock().current = Some(file.meta.clone());
+            }
             Ok(Snapshot {
                 meta: file.meta,
                 snapshot: file.data,
@@ -201,15 +223,6 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         })
         .await
         .map_err(io::Error::other)??;
-        let mut st = self.shared.lock();
-        let newer = match &st.current {
-            Some(c) => c.meta.last_log_id < snapshot.meta.last_log_id,
-            None => true,
-        };
-        if newer {
-            st.current = Some(snapshot.clone());
-        }
-        drop(st);
         tracing::info!(
             group,
             index = snapshot.meta.last_log_id.map(|l| l.index),
@@ -296,32 +309,36 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta,
         snapshot: Bytes,
     ) -> Result<(), io::Error> {
-        let data = snapshot.clone();
-        let db = tokio::task::spawn_blocking(move || decode_db(&data))
-            .await
-            .map_err(io::Error::other)??;
         let file = SnapshotFile {
             meta: meta.clone(),
             data: snapshot,
         };
         let files = self.files.clone();
         let group = self.group;
-        let encoded = shoal_storage::encode(&file)?;
-        tokio::task::spawn_blocking(move || files.save(group, &encoded))
-            .await
-            .map_err(io::Error::other)??;
-        let mut st = self.shared.lock();
-        // Node-local settings are not part of the replicated state: keep them.
-        let mut db = db;
-        db.notify_classes = st.db.notify_classes;
-        db.track_ready = st.db.track_ready;
-        st.db = db;
-        st.last_applied = meta.last_log_id;
-        st.membership = meta.last_membership.clone();
-        st.current = Some(Snapshot {
-            meta: file.meta,
-            snapshot: file.data,
-        });
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            let mut db = decode_db(&file.data)?;
+            shared
+                .snapshot_bytes
+                .store(file.data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            let encoded = shoal_storage::encode(&file)?;
+            let _saving = shared.save.lock().unwrap_or_else(|p| p.into_inner());
+            files.save(group, &encoded)?;
+            let mut st = shared.lock();
+            // Node-local settings are not part of the replicated state: keep them.
+            db.notify_classes = st.db.notify_classes;
+            db.track_ready = st.db.track_ready;
+            let old = std::mem::replace(&mut st.db, db);
+            st.last_applied = file.meta.last_log_id;
+            st.membership = file.meta.last_membership.clone();
+            st.current = Some(file.meta);
+            drop(st);
+            // Freeing a large keyspace takes a while: not under the lock.
+            drop(old);
+            Ok(())
+        })
+        .await
+        .map_err(io::Error::other)??;
         tracing::info!(
             group,
             index = meta.last_log_id.map(|l| l.index),
@@ -331,7 +348,25 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(self.shared.lock().current.clone())
+        if self.shared.lock().current.is_none() {
+            return Ok(None);
+        }
+        let files = self.files.clone();
+        let group = self.group;
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || -> io::Result<Option<Snapshot>> {
+            let _saving = shared.save.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(bytes) = files.load(group)? else {
+                return Ok(None);
+            };
+            let file: SnapshotFile = shoal_storage::decode(&bytes)?;
+            Ok(Some(Snapshot {
+                meta: file.meta,
+                snapshot: file.data,
+            }))
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 }
 

@@ -192,8 +192,19 @@ async fn run(config: Config) -> Result<(), String> {
 }
 
 /// Bytes of applied commands after which a node snapshots its keyspace and purges its log,
-/// whatever the entry count (entries carry batches of any size).
-const SNAPSHOT_LOG_BYTES: u64 = 32 << 20;
+/// whatever the entry count (entries carry batches of any size), unless the last snapshot
+/// was bigger (`Node::snapshot_if_log_exceeds`).
+const SNAPSHOT_LOG_BYTES: u64 = 4 << 20;
+
+/// Hands freed heap pages back to the OS. glibc keeps the pages of freed small chunks
+/// mapped, so the log entries a snapshot purged would otherwise stay in RSS for good.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Deletes expired keys in the background, as Redis's active expire cycle: every 100 ms
 /// the leader proposes `__purgeexpired` while keys are past their deadline, in bounded
@@ -201,14 +212,23 @@ const SNAPSHOT_LOG_BYTES: u64 = 32 << 20;
 /// deletions from the log (as Redis replicas receive DELs from their master).
 async fn active_expire(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut trim_at: Option<tokio::time::Instant> = None;
     loop {
         tick.tick().await;
         // Every node compacts its own log once it holds this many bytes of commands.
-        let _ = shared
+        if let Ok(true) = shared
             .shard
             .node
             .snapshot_if_log_exceeds(shared.shard.group, SNAPSHOT_LOG_BYTES)
-            .await;
+            .await
+        {
+            // By then the snapshot is written and the log purged.
+            trim_at = Some(tokio::time::Instant::now() + Duration::from_secs(1));
+        }
+        if trim_at.is_some_and(|t| t <= tokio::time::Instant::now()) {
+            trim_at = None;
+            let _ = tokio::task::spawn_blocking(return_freed_memory).await;
+        }
         for _ in 0..10 {
             if !shared.shard.is_leader() {
                 break;
