@@ -59,16 +59,22 @@ impl Proposal {
 /// A shard leader gathers the commands that arrive while its previous
 /// proposal is in flight and proposes them as one batch, so throughput grows
 /// with load instead of being bounded by fsync latency.
+///
+/// The commands are shared (`Arc`): openraft clones entries (the log store keeps the
+/// latest for the state machine and replication), and a clone must not copy hundreds of
+/// commands.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Batch {
     /// The commands, in the order they are applied.
-    pub commands: Vec<Proposal>,
+    pub commands: std::sync::Arc<[Proposal]>,
 }
 
 impl Batch {
     /// A batch of the given commands.
     pub fn new(commands: Vec<Proposal>) -> Self {
-        Self { commands }
+        Self {
+            commands: commands.into(),
+        }
     }
 }
 

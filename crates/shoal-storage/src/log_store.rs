@@ -1,10 +1,13 @@
 //! The openraft log store and vote store of one Raft group.
 
+use std::collections::VecDeque;
 use std::fmt::Debug;
 use std::io;
 use std::marker::PhantomData;
 use std::ops::Bound;
 use std::ops::RangeBounds;
+use std::sync::Arc;
+use std::sync::Mutex;
 
 use openraft::LogState;
 use openraft::OptionalSend;
@@ -43,16 +46,17 @@ const COMMITTED: &[u8] = b"committed";
 ///
 /// Cloning is cheap and yields a handle on the same trees; it also serves as
 /// openraft's log reader.
-pub struct LogStore<C> {
+pub struct LogStore<C: RaftTypeConfig> {
     group: u64,
     log: sled::Tree,
     meta: sled::Tree,
     flusher: Flusher,
     policy: FsyncPolicy,
+    recent: Arc<Mutex<Recent<C>>>,
     _c: PhantomData<fn() -> C>,
 }
 
-impl<C> Clone for LogStore<C> {
+impl<C: RaftTypeConfig> Clone for LogStore<C> {
     fn clone(&self) -> Self {
         Self {
             group: self.group,
@@ -60,8 +64,86 @@ impl<C> Clone for LogStore<C> {
             meta: self.meta.clone(),
             flusher: self.flusher.clone(),
             policy: self.policy,
+            recent: self.recent.clone(),
             _c: PhantomData,
         }
+    }
+}
+
+/// Bytes of encoded entries kept in [`Recent`].
+const RECENT_BYTES: usize = 8 << 20;
+
+/// The latest appended entries, in memory. The state machine reads every entry right
+/// after it is committed and the leader reads it again to replicate it; serving those
+/// reads from here spares a sled lookup and a decode (which copies every command) per
+/// read. Bounded by [`RECENT_BYTES`] of their encoding; kept consistent with the log by
+/// `append`, `truncate_after` and `purge`.
+struct Recent<C: RaftTypeConfig> {
+    /// (index, entry, encoded size), consecutive indexes.
+    entries: VecDeque<(u64, C::Entry, usize)>,
+    bytes: usize,
+}
+
+impl<C: RaftTypeConfig> Recent<C> {
+    fn push(&mut self, index: u64, entry: C::Entry, size: usize) {
+        if let Some(&(last, ..)) = self.entries.back() {
+            if index <= last {
+                // An overwrite: openraft truncates first, but never serve a stale entry.
+                self.truncate_after(index.checked_sub(1));
+            } else if last.checked_add(1) != Some(index) {
+                self.truncate_after(None);
+            }
+        }
+        self.entries.push_back((index, entry, size));
+        self.bytes += size;
+        while self.bytes > RECENT_BYTES {
+            match self.entries.pop_front() {
+                Some((.., n)) => self.bytes -= n,
+                None => break,
+            }
+        }
+    }
+
+    /// Drops entries with an index above `last` (`None`: all).
+    fn truncate_after(&mut self, last: Option<u64>) {
+        while let Some((i, _, n)) = self.entries.back() {
+            if last.is_some_and(|l| *i <= l) {
+                break;
+            }
+            self.bytes -= *n;
+            self.entries.pop_back();
+        }
+    }
+
+    /// Drops entries with an index at or below `upto`.
+    fn purge(&mut self, upto: u64) {
+        while let Some((i, _, n)) = self.entries.front() {
+            if *i > upto {
+                break;
+            }
+            self.bytes -= *n;
+            self.entries.pop_front();
+        }
+    }
+
+    /// The entries `[start, end)` if all of them are here.
+    fn get(&self, start: u64, end: u64) -> Option<Vec<C::Entry>>
+    where
+        C::Entry: Clone,
+    {
+        let first = self.entries.front()?.0;
+        let last = self.entries.back()?.0;
+        if start < first || end > last.checked_add(1)? || start >= end {
+            return None;
+        }
+        let from = usize::try_from(start - first).ok()?;
+        let n = usize::try_from(end - start).ok()?;
+        Some(
+            self.entries
+                .range(from..from + n)
+                .map(|(_, e, _)| e.clone())
+                .collect(),
+        )
     }
 }
 
@@ -86,7 +168,7 @@ fn index_of(k: &[u8]) -> io::Result<u64> {
     Ok(u64::from_be_bytes(arr))
 }
 
-impl<C> LogStore<C> {
+impl<C: RaftTypeConfig> LogStore<C> {
     pub(crate) fn new(
         group: u64,
         log: sled::Tree,
@@ -100,8 +182,16 @@ impl<C> LogStore<C> {
             meta,
             flusher,
             policy,
+            recent: Arc::new(Mutex::new(Recent {
+                entries: VecDeque::new(),
+                bytes: 0,
+            })),
             _c: PhantomData,
         }
+    }
+
+    fn recent(&self) -> std::sync::MutexGuard<'_, Recent<C>> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The Raft group this store belongs to.
@@ -148,7 +238,7 @@ impl<C> LogStore<C> {
 impl<C> RaftLogReader<C> for LogStore<C>
 where
     C: RaftTypeConfig,
-    C::Entry: Serialize + DeserializeOwned,
+    C::Entry: Serialize + DeserializeOwned + Clone,
     VoteOf<C>: Serialize + DeserializeOwned,
     LogIdOf<C>: Serialize + DeserializeOwned,
 {
@@ -173,6 +263,16 @@ where
             && s >= e
         {
             return Ok(Vec::new());
+        }
+        if let (Bound::Included(s), Bound::Included(e) | Bound::Excluded(e)) = (&start, &end) {
+            let s = u64::from_be_bytes(*s);
+            let mut e = u64::from_be_bytes(*e);
+            if matches!(end, Bound::Included(_)) {
+                e = e.saturating_add(1);
+            }
+            if let Some(hit) = self.recent().get(s, e) {
+                return Ok(hit);
+            }
         }
         let mut out = Vec::new();
         for kv in self.log.range((start, end)) {
@@ -202,7 +302,7 @@ where
 impl<C> RaftLogStorage<C> for LogStore<C>
 where
     C: RaftTypeConfig,
-    C::Entry: Serialize + DeserializeOwned,
+    C::Entry: Serialize + DeserializeOwned + Clone,
     VoteOf<C>: Serialize + DeserializeOwned,
     LogIdOf<C>: Serialize + DeserializeOwned,
 {
@@ -260,9 +360,11 @@ where
         // one thread's operations, a prefix of an append is a valid Raft log, and nothing
         // is acknowledged before the flush that covers all of it.
         for entry in entries {
-            self.log
-                .insert(key(entry.index()), codec::encode(&entry)?)
-                .map_err(sled_err)?;
+            let index = entry.index();
+            let encoded = codec::encode(&entry)?;
+            let size = encoded.len();
+            self.log.insert(key(index), encoded).map_err(sled_err)?;
+            self.recent().push(index, entry, size);
         }
         match self.policy {
             FsyncPolicy::Always => self
@@ -274,6 +376,8 @@ where
     }
 
     async fn truncate_after(&mut self, last_log_id: Option<LogIdOf<C>>) -> Result<(), io::Error> {
+        self.recent()
+            .truncate_after(last_log_id.as_ref().map(|l| l.index()));
         match last_log_id {
             None => self.remove_range(..),
             Some(id) => match id.index().checked_add(1) {
@@ -287,6 +391,55 @@ where
         // last_purged first: after a crash in between, the log state still
         // reports the purge point and the leftover entries are below it.
         self.put_meta(LAST_PURGED, &log_id)?;
+        self.recent().purge(log_id.index());
         self.remove_range(..=key(log_id.index()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    openraft::declare_raft_types!(Cfg: D = String, R = String);
+
+    fn entry(i: u64) -> <Cfg as RaftTypeConfig>::Entry {
+        let log_id = openraft::testing::log_id::<Cfg>(1, 0, i);
+        RaftEntry::new_normal(log_id, format!("e{i}"))
+    }
+
+    fn indexes(r: &Recent<Cfg>, s: u64, e: u64) -> Option<Vec<u64>> {
+        r.get(s, e).map(|v| v.iter().map(|e| e.index()).collect())
+    }
+
+    #[test]
+    fn recent_entries_follow_appends_truncations_and_purges() {
+        let mut r = Recent::<Cfg> {
+            entries: VecDeque::new(),
+            bytes: 0,
+        };
+        for i in 1..=5 {
+            r.push(i, entry(i), 10);
+        }
+        assert_eq!(indexes(&r, 2, 5), Some(vec![2, 3, 4]));
+        assert_eq!(indexes(&r, 0, 3), None, "index 0 is not here");
+        assert_eq!(indexes(&r, 4, 7), None, "6 is not here");
+        // An overwrite from index 4 drops 4 and 5.
+        r.push(4, entry(4), 10);
+        assert_eq!(indexes(&r, 1, 5), Some(vec![1, 2, 3, 4]));
+        assert_eq!(indexes(&r, 5, 6), None);
+        r.truncate_after(Some(2));
+        assert_eq!(indexes(&r, 1, 3), Some(vec![1, 2]));
+        assert_eq!(r.bytes, 20);
+        r.purge(1);
+        assert_eq!(indexes(&r, 1, 3), None);
+        assert_eq!(indexes(&r, 2, 3), Some(vec![2]));
+        // A gap forgets everything before it.
+        r.push(9, entry(9), 10);
+        assert_eq!(indexes(&r, 2, 3), None);
+        assert_eq!(indexes(&r, 9, 10), Some(vec![9]));
+        // The byte bound evicts the oldest.
+        r.push(10, entry(10), RECENT_BYTES);
+        assert_eq!(indexes(&r, 9, 10), None);
+        assert_eq!(indexes(&r, 10, 11), Some(vec![10]));
     }
 }
