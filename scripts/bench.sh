@@ -126,6 +126,8 @@ PY
 base_s=$(rss_kb "$SHOAL_PID"); base_r=$(rss_kb "$REDIS_PID")
 redis-cli -p "$SHOAL_PORT" --pipe < "$WORK/keys.resp" >/dev/null
 redis-cli -p "$REDIS_PORT" --pipe < "$WORK/keys.resp" >/dev/null
+# At rest: both servers finish background work (shoal's last snapshot and heap trim).
+sleep 3
 s_kb=$(rss_kb "$SHOAL_PID"); r_kb=$(rss_kb "$REDIS_PID")
 echo
 printf '%-34s %14s %14s %8s\n' "memory ($KEYS keys)" "shoal RSS KiB" "redis RSS KiB" "ratio"
@@ -137,6 +139,7 @@ start_servers
 base_s=$(rss_kb "$SHOAL_PID"); base_r=$(rss_kb "$REDIS_PID")
 redis-benchmark -p "$SHOAL_PORT" -c 50 -n "$KEYS" -P 16 XADD mem:stream '*' sensor temp value 22.5 >/dev/null 2>&1
 redis-benchmark -p "$REDIS_PORT" -c 50 -n "$KEYS" -P 16 XADD mem:stream '*' sensor temp value 22.5 >/dev/null 2>&1
+sleep 3
 s_kb=$(rss_kb "$SHOAL_PID"); r_kb=$(rss_kb "$REDIS_PID")
 printf '%-34s %14s %14s %8s\n' "memory ($KEYS XADDs)" "shoal RSS KiB" "redis RSS KiB" "ratio"
 awk -v s="$s_kb" -v r="$r_kb" 'BEGIN { printf "%-34s %14d %14d %8.2f\n", "RSS holding the stream", s, r, s / r }'

@@ -448,6 +448,22 @@ impl Node {
         Ok(term)
     }
 
+    /// Whether this node is the sole voter of `group`, leads it, and has applied an entry
+    /// of its current term. Then its applied state is linearizable without a read barrier:
+    /// nobody can depose it, every write it acknowledged was applied first, and the
+    /// entries of earlier terms are applied too. Right after a restart the node leads
+    /// before its log is applied, so leading alone is not enough.
+    pub fn sole_voter_is_current(&self, group: GroupId) -> Result<bool, Error> {
+        let raft = self.raft(group)?;
+        let m = raft.metrics();
+        let m = m.borrow_watched();
+        Ok(m.current_leader == Some(self.inner.id)
+            && m.membership_config.membership().voter_ids().count() == 1
+            && m.last_applied
+                .as_ref()
+                .is_some_and(|l| l.committed_leader_id().term == m.current_term))
+    }
+
     /// Whether this node currently leads `group`.
     pub fn is_leader(&self, group: GroupId) -> Result<bool, Error> {
         Ok(self.raft(group)?.is_leader())

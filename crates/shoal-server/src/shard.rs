@@ -13,7 +13,7 @@
 //!   local subscribers and, on the leader, retries blocked clients.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use shoal_core::Db;
@@ -68,6 +68,9 @@ pub struct ShardHandle {
     pub blocked: std::sync::Mutex<Blocked>,
     /// Whether any client is blocked (so applies record ready keys).
     tracking: AtomicBool,
+    /// The term in which this node, as leader, last committed an entry of its own (see
+    /// [`ShardHandle::confirm_leadership`]); 0 for none.
+    confirmed_term: AtomicU64,
 }
 
 impl ShardHandle {
@@ -84,6 +87,7 @@ impl ShardHandle {
             barriers: btx,
             blocked: std::sync::Mutex::new(Blocked::default()),
             tracking: AtomicBool::new(false),
+            confirmed_term: AtomicU64::new(0),
         })
     }
 
@@ -98,11 +102,30 @@ impl ShardHandle {
             .unwrap_or_else(|_| Err(ShardError::Unavailable("shutting down".into())))
     }
 
+    /// Commits an empty entry unless this node already committed one of its own in the
+    /// current term. A leader that restarts keeps its term (openraft restores the lease)
+    /// and knows only the commit index it persisted last, which may lag its log: entries
+    /// acknowledged just before a crash sit in the log, uncommitted as far as it knows,
+    /// until it commits something new. Committing an entry of the term commits (and
+    /// applies, in order) everything before it, so reads after this see every
+    /// acknowledged write.
+    async fn confirm_leadership(&self) -> Result<(), ShardError> {
+        let term = self.node.term(self.group)?;
+        if self.confirmed_term.load(Ordering::Acquire) == term {
+            return Ok(());
+        }
+        self.propose(Vec::new()).await?;
+        self.confirmed_term.fetch_max(term, Ordering::AcqRel);
+        Ok(())
+    }
+
     /// Waits until a read of the local state is linearizable.
     pub async fn read_barrier(&self) -> Result<(), ShardError> {
+        self.confirm_leadership().await?;
         // The sole voter of a group cannot be deposed, and every write it acknowledged
-        // was applied before the acknowledgement: its local state is always current.
-        if self.is_leader() && self.node.members(self.group).is_ok_and(|m| m.len() == 1) {
+        // was applied before the acknowledgement: once it applied an entry of its term,
+        // its local state is current (`Node::sole_voter_is_current`).
+        if self.node.sole_voter_is_current(self.group).unwrap_or(false) {
             return Ok(());
         }
         let (tx, rx) = oneshot::channel();
