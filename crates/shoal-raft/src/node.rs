@@ -269,7 +269,8 @@ impl Node {
             return Ok(());
         }
         let log = self.inner.storage.log_store::<TypeConfig>(group)?;
-        let sm = StateMachine::open(group, self.inner.storage.snapshots().clone())?;
+        let mut sm = StateMachine::open(group, self.inner.storage.snapshots().clone())?;
+        sm.on_applied(log.applied_callback());
         let shared = sm.shared();
         let net = GroupNetwork {
             router: self.inner.router.clone(),

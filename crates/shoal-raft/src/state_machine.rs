@@ -94,6 +94,9 @@ pub struct StateMachine {
     group: GroupId,
     shared: Arc<Shared>,
     files: SnapshotFiles,
+    /// Told the last index of every applied run (the log store drops its in-memory
+    /// copies of applied entries).
+    on_applied: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 }
 
 impl StateMachine {
@@ -128,7 +131,13 @@ impl StateMachine {
                 save: Mutex::new(()),
             }),
             files,
+            on_applied: None,
         })
+    }
+
+    /// Registers what to call with the last index of each applied run of entries.
+    pub(crate) fn on_applied(&mut self, f: Arc<dyn Fn(u64) + Send + Sync>) {
+        self.on_applied = Some(f);
     }
 
     pub(crate) fn shared(&self) -> Arc<Shared> {
@@ -271,8 +280,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     where
         S: Stream<Item = Result<EntryResponder<TypeConfig>, io::Error>> + Unpin + Send,
     {
+        let mut last = None;
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
+            last = Some(entry.log_id.index);
             let (reply, effects) = {
                 let mut st = self.shared.lock();
                 st.last_applied = Some(entry.log_id);
@@ -306,6 +317,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             if let Some(r) = responder {
                 r.send(reply);
             }
+        }
+        if let (Some(f), Some(i)) = (&self.on_applied, last) {
+            f(i);
         }
         Ok(())
     }

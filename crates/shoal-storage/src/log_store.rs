@@ -73,11 +73,12 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
 /// Bytes of encoded entries kept in [`Recent`].
 const RECENT_BYTES: usize = 8 << 20;
 
-/// The latest appended entries, in memory. The state machine reads every entry right
-/// after it is committed and the leader reads it again to replicate it; serving those
-/// reads from here spares a sled lookup and a decode (which copies every command) per
-/// read. Bounded by [`RECENT_BYTES`] of their encoding; kept consistent with the log by
-/// `append`, `truncate_after` and `purge`.
+/// The appended entries not yet applied, in memory. The leader reads every entry right
+/// after appending it to replicate it, and the state machine reads it once committed;
+/// serving those reads from here spares a sled lookup and a decode (which copies every
+/// command) per read. Bounded by [`RECENT_BYTES`] of their encoding; kept consistent
+/// with the log by `append`, `truncate_after` and `purge`; applied entries are dropped
+/// ([`LogStore::applied_callback`]).
 struct Recent<C: RaftTypeConfig> {
     /// (index, entry, encoded size), consecutive indexes.
     entries: VecDeque<(u64, C::Entry, usize)>,
@@ -192,6 +193,23 @@ impl<C: RaftTypeConfig> LogStore<C> {
 
     fn recent(&self) -> std::sync::MutexGuard<'_, Recent<C>> {
         self.recent.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A callback for the state machine: "entries up to this index are applied". The
+    /// in-memory copies of applied entries are dropped then, because their commands
+    /// borrow (zero-copy) the read buffers of the connections that sent them, and
+    /// keeping them would pin those buffers. Later reads (a lagging follower) use sled.
+    pub fn applied_callback(&self) -> Arc<dyn Fn(u64) + Send + Sync>
+    where
+        C::Entry: Send,
+    {
+        let recent = self.recent.clone();
+        Arc::new(move |index| {
+            recent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .purge(index)
+        })
     }
 
     /// The Raft group this store belongs to.
