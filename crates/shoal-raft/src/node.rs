@@ -367,18 +367,25 @@ impl Node {
     /// batches of any size, so this bounds the log by bytes where `snapshot_policy`
     /// bounds it by entries; tying it to the snapshot's size keeps the log no larger
     /// than the keyspace's encoding while the work of snapshotting stays proportional to
-    /// the writes (as Redis rewrites its AOF once it doubled).
+    /// the writes (as Redis rewrites its AOF once it doubled). When `idle` (no writes
+    /// lately), `min_bytes` alone decides: compacting an idle node costs nothing to
+    /// clients and gives the log's memory back.
     pub async fn snapshot_if_log_exceeds(
         &self,
         group: GroupId,
         min_bytes: u64,
+        idle: bool,
     ) -> Result<bool, Error> {
         let sm = self
             .inner
             .groups
             .sm(group)
             .ok_or(Error::UnknownGroup(group))?;
-        let limit = min_bytes.max(sm.snapshot_bytes.load(std::sync::atomic::Ordering::Relaxed));
+        let limit = if idle {
+            min_bytes
+        } else {
+            min_bytes.max(sm.snapshot_bytes.load(std::sync::atomic::Ordering::Relaxed))
+        };
         if sm.applied_bytes.load(std::sync::atomic::Ordering::Relaxed) <= limit {
             return Ok(false);
         }

@@ -195,6 +195,8 @@ async fn run(config: Config) -> Result<(), String> {
 /// whatever the entry count (entries carry batches of any size), unless the last snapshot
 /// was bigger (`Node::snapshot_if_log_exceeds`).
 const SNAPSHOT_LOG_BYTES: u64 = 4 << 20;
+/// The same once writes have paused for a second.
+const IDLE_SNAPSHOT_LOG_BYTES: u64 = 1 << 20;
 
 /// Hands freed heap pages back to the OS. glibc keeps the pages of freed small chunks
 /// mapped, so the log entries a snapshot purged would otherwise stay in RSS for good.
@@ -213,13 +215,34 @@ fn return_freed_memory() {
 async fn active_expire(shared: Arc<Shared>) {
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut trim_at: Option<tokio::time::Instant> = None;
+    // Ticks since the applied index last moved: 10 (a second) means idle.
+    let (mut last_applied, mut still) = (None, 0u32);
     loop {
         tick.tick().await;
-        // Every node compacts its own log once it holds this many bytes of commands.
+        let applied = shared
+            .shard
+            .node
+            .applied_index(shared.shard.group)
+            .ok()
+            .flatten();
+        still = if applied == last_applied {
+            still + 1
+        } else {
+            0
+        };
+        last_applied = applied;
+        let idle = still >= 10;
+        // Every node compacts its own log once it holds this many bytes of commands, or
+        // a smaller amount once writes pause.
+        let min = if idle {
+            IDLE_SNAPSHOT_LOG_BYTES
+        } else {
+            SNAPSHOT_LOG_BYTES
+        };
         if let Ok(true) = shared
             .shard
             .node
-            .snapshot_if_log_exceeds(shared.shard.group, SNAPSHOT_LOG_BYTES)
+            .snapshot_if_log_exceeds(shared.shard.group, min, idle)
             .await
         {
             // By then the snapshot is written and the log purged.
