@@ -5,30 +5,13 @@
 //! keys (88.5 bytes/key). Measured here: about 62 bytes/key (entry arrays grown by
 //! 1.25×, an index of `u32`s; `crates/shoal-core/src/keytable.rs`).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
+#[path = "common/counting.rs"]
+mod counting;
 
 use bytes::Bytes;
 use shoal_core::{Ctx, Db, Parsed, parse};
 
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+use counting::{Counting, live};
 
 #[global_allocator]
 static A: Counting = Counting;
@@ -42,7 +25,7 @@ fn million_string_keys_memory() {
     };
     let mut db = Db::new();
     let ctx = Ctx::default();
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live();
     for i in 0..n {
         let args = vec![
             Bytes::from_static(b"SET"),
@@ -54,7 +37,7 @@ fn million_string_keys_memory() {
         };
         let _ = cmd.apply(&mut db, &ctx);
     }
-    let used = LIVE.load(Ordering::Relaxed) - before;
+    let used = live() - before;
     assert_eq!(db.len() as u64, n);
     let per = used as f64 / n as f64;
     println!("{n} keys: {used} live heap bytes, {per:.2} bytes/key (redis 7.0.15: 88.5)");
