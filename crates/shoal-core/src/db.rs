@@ -154,6 +154,13 @@ impl Db {
         usize::from(key_slot(key))
     }
 
+    /// Whether `key` is absent from a slot a snapshot still shares: a write that misses
+    /// must not copy the slot. (An unshared slot needs no look first: no copy happens.)
+    fn shared_miss(&mut self, key: &[u8]) -> bool {
+        let slot = &mut self.slots[Self::slot_of(key)];
+        Arc::get_mut(slot).is_none() && !slot.contains_key(key)
+    }
+
     /// The table of `key`'s slot, for writing (copied first if a snapshot shares it).
     fn slot_mut(&mut self, key: &[u8]) -> &mut KeyTable {
         Arc::make_mut(&mut self.slots[Self::slot_of(key)])
@@ -194,8 +201,7 @@ impl Db {
     /// Mutable access to a live value (an expired one is deleted first).
     pub fn get_mut(&mut self, key: &[u8], now: u64) -> Option<&mut Value> {
         self.expire_if_needed(key, now);
-        // Look before copying a slot a snapshot shares: a miss must not copy it.
-        if !self.slots[Self::slot_of(key)].contains_key(key) {
+        if self.shared_miss(key) {
             return None;
         }
         self.slot_mut(key).get_mut(key)
@@ -243,7 +249,7 @@ impl Db {
 
     /// Removes `key` regardless of its deadline.
     fn delete(&mut self, key: &[u8]) -> Option<Value> {
-        if !self.slots[Self::slot_of(key)].contains_key(key) {
+        if self.shared_miss(key) {
             return None;
         }
         let v = self.slot_mut(key).remove(key)?;
@@ -421,5 +427,39 @@ impl Db {
     /// Whether any effect is pending (cheap check on the hot path).
     pub fn has_effects(&self) -> bool {
         !self.effects.ready.is_empty() || !self.effects.events.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(SmallBytes::new(v.as_bytes()))
+    }
+
+    #[test]
+    fn a_clone_is_a_snapshot_that_writes_do_not_reach() {
+        let mut db = Db::new();
+        db.set(b"a", s("1"));
+        db.set(b"b", s("2"));
+        db.set_expire(b"b", 100);
+        let snap = db.clone();
+        db.set(b"a", s("changed"));
+        assert!(db.remove(b"b", 0).is_some());
+        assert!(db.remove(b"missing", 0).is_none());
+        db.set(b"c", s("3"));
+        if let Some(Value::Str(v)) = db.get_mut(b"c", 0) {
+            *v = SmallBytes::new(b"4");
+        }
+        assert_eq!(snap.get(b"a", 0), Some(&s("1")));
+        assert_eq!(snap.get(b"b", 0), Some(&s("2")));
+        assert_eq!(snap.expire_at(b"b"), Some(100));
+        assert_eq!(snap.get(b"c", 0), None);
+        assert_eq!(snap.len(), 2);
+        assert_eq!(db.get(b"a", 0), Some(&s("changed")));
+        assert_eq!(db.get(b"c", 0), Some(&s("4")));
+        assert_eq!(db.expire_at(b"b"), None);
+        assert_eq!(db.len(), 2);
     }
 }
