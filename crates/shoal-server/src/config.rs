@@ -70,7 +70,7 @@ pub struct Cli {
     #[arg(long)]
     pub fsync: Option<String>,
     /// Raft log entries between two snapshots of the keyspace (default 10000). After a
-    /// snapshot the log is compacted, keeping a tenth of this (at most 1000 entries) for
+    /// snapshot the log is compacted, keeping a tenth of this (at most 16 entries) for
     /// followers that lag a little; one that lags more catches up by snapshot install.
     #[arg(long)]
     pub snapshot_entries: Option<u64>,

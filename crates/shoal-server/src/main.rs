@@ -24,6 +24,7 @@ use crate::shard::ShardHandle;
 use crate::state::{ClientInfo, Shared, lock, unix_ms};
 
 fn main() {
+    tune_malloc();
     let cli = Cli::parse();
     let config = match Config::load(cli) {
         Ok(c) => c,
@@ -205,6 +206,26 @@ fn return_freed_memory() {
     // SAFETY: malloc_trim only releases free memory of the allocator's own arenas.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Keeps glibc from hoarding the memory of large transient buffers (snapshot encodings,
+/// sled's segment buffers, a stream copied while a snapshot shares it).
+///
+/// By default glibc raises its mmap threshold to the size of any mmapped block freed, up
+/// to 32 MiB, so after the first snapshot such buffers come from the heap, and the long-
+/// lived small allocations made meanwhile pin their pages: 1M keys then held ~30% more
+/// RSS than the keys need, 1M stream entries twice as much. A fixed 128 KiB threshold
+/// keeps big buffers in their own mappings, returned whole on free. The trim threshold
+/// (which a fixed mmap threshold would leave at 128 KiB) is raised so the heap top is
+/// not given back and faulted in again on every burst; `return_freed_memory` trims it
+/// after snapshots.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 8 << 20);
     }
 }
 
