@@ -530,13 +530,23 @@ fn set(
     {
         return Reply::Frame(Frame::error(error::invalid_expire(name)));
     }
-    let old = match get_str(db, &key, now) {
-        Ok(v) => v.map(|s| Frame::bulk(s)),
-        // SET without GET overwrites any type; with GET the old value must be a string.
-        Err(e) if get => return Reply::Frame(e),
-        Err(_) => Some(Frame::Null),
+    // Only GET needs the old value and only NX/XX its existence: a plain SET (the common
+    // case) goes straight to the write.
+    let old = if get {
+        match get_str(db, &key, now) {
+            Ok(v) => v.map(|s| Frame::bulk(s)),
+            // With GET the old value must be a string.
+            Err(e) => return Reply::Frame(e),
+        }
+    } else {
+        None
     };
-    let present = old.is_some();
+    // SET without GET overwrites any type.
+    let present = if get {
+        old.is_some()
+    } else {
+        exists.is_some() && db.contains(&key, now)
+    };
     let reply_skip = || {
         if get {
             old.clone().unwrap_or(Frame::Null)

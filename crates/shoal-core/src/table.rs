@@ -6,7 +6,6 @@
 //! server (connection, admin and cluster commands).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use bytes::Bytes;
@@ -225,13 +224,15 @@ pub fn all_with_internal() -> impl Iterator<Item = &'static CommandSpec> {
     crate::command::FAMILIES.iter().flat_map(|f| f.iter())
 }
 
-/// Name → spec index, built once: lookup is on every request's path.
-fn index() -> &'static HashMap<&'static [u8], &'static CommandSpec> {
-    static INDEX: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+/// Name → spec index, built once: lookup is on every request's path (twice: to route
+/// and to apply), so it uses the core's fast hasher, not SipHash (names are ours, not a
+/// client's choice of keys, so flooding one bucket is not a concern).
+fn index() -> &'static crate::db::Map<&'static [u8], &'static CommandSpec> {
+    static INDEX: OnceLock<crate::db::Map<&'static [u8], &'static CommandSpec>> = OnceLock::new();
     INDEX.get_or_init(|| {
-        all_with_internal()
-            .map(|s| (s.name.as_bytes(), s))
-            .collect()
+        let mut m = crate::db::new_map();
+        m.extend(all_with_internal().map(|s| (s.name.as_bytes(), s)));
+        m
     })
 }
 

@@ -36,6 +36,7 @@ const PARAMS: &[(&str, bool)] = &[
     ("tcp-keepalive", false),
     ("cluster-announce-ip", false),
     ("cluster-announce-port", false),
+    ("io-threads", false),
 ];
 
 fn get(sh: &Shared, name: &str) -> String {
@@ -69,6 +70,7 @@ fn get(sh: &Shared, name: &str) -> String {
         "tcp-keepalive" => "300".into(),
         "cluster-announce-ip" => c.announce_ip.clone(),
         "cluster-announce-port" => c.announce_port.to_string(),
+        "io-threads" => c.io_threads.to_string(),
         _ => String::new(),
     }
 }
