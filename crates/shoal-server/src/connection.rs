@@ -83,9 +83,23 @@ pub struct Session {
 pub struct Pending {
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
-    command: Command,
+    /// The parsed command of a read, which this node runs itself. Writes are proposed as
+    /// sent and parsed where they are applied (by every replica, with the same result,
+    /// syntax errors included), so parsing them here too would be wasted.
+    read: Option<Command>,
     /// Slot of its first key (for -MOVED), if it has keys.
     slot: Option<u16>,
+}
+
+impl Pending {
+    /// Runs a read on the applied keyspace.
+    fn apply_read(self, db: &mut shoal_core::Db, ctx: &Ctx) -> Reply {
+        match self.read {
+            Some(c) => c.apply(db, ctx),
+            // Writes never reach a read path (the segment runs them through Raft).
+            None => Reply::Frame(Frame::static_error("ERR write command run as a read")),
+        }
+    }
 }
 
 /// What one request turned out to be.
@@ -205,12 +219,20 @@ impl Session {
         } else if args[0].eq_ignore_ascii_case(b"exec") {
             return Step::Reply(Frame::static_error("ERR EXEC without MULTI"));
         }
+        if spec.parse.is_some() && spec.is_write() {
+            return Step::Keyspace(Pending {
+                spec,
+                args,
+                read: None,
+                slot,
+            });
+        }
         match shoal_core::command::parse_found(spec, full_name, &args) {
             Err(e) => Step::Reply(e),
             Ok(Parsed::Keyspace(_, command)) => Step::Keyspace(Pending {
                 spec,
                 args,
-                command,
+                read: Some(command),
                 slot,
             }),
             Ok(Parsed::Server(_, name)) => Step::Server(name, args),
@@ -298,7 +320,7 @@ impl Session {
             let proto = self.proto;
             let done = shard.with_db(|db| {
                 for (p, ctx) in run.into_iter().zip(ctxs) {
-                    let f = match p.command.apply(db, &ctx) {
+                    let f = match p.apply_read(db, &ctx) {
                         Reply::Frame(f) => f,
                         Reply::Block(b) => b.timeout_reply,
                     };
@@ -316,7 +338,7 @@ impl Session {
     }
 
     /// Runs one blocking command; returns the parked waiter if it must wait.
-    async fn run_blocking(&mut self, p: Pending, out: &mut BytesMut) -> Option<Parked> {
+    async fn run_blocking(&mut self, mut p: Pending, out: &mut BytesMut) -> Option<Parked> {
         let shard = self.shared.shard.clone();
         let write = p.spec.is_write();
         if let Some(moved) = self.redirect(p.slot, write) {
@@ -378,8 +400,8 @@ impl Session {
             return None;
         }
         let resp3 = ctx.resp3;
-        let args = p.args;
-        let result = shard.with_db(|db| match p.command.apply(db, &ctx) {
+        let args = std::mem::take(&mut p.args);
+        let result = shard.with_db(|db| match p.apply_read(db, &ctx) {
             Reply::Frame(f) => Err(f),
             Reply::Block(b) => {
                 let (tx, rx) = oneshot::channel();
