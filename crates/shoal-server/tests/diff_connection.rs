@@ -27,6 +27,8 @@ fn connection_commands() {
         &["CLIENT", "SETNAME", ""],
         &["CLIENT", "GETNAME"],
         &["CONFIG", "GET", "maxmemory"],
+        &["CONFIG", "GET", "io-threads"],
+        &["CONFIG", "SET", "io-threads", "2"],
         &["CONFIG", "GET", "nosuchparam"],
         &["CONFIG", "SET", "nosuchparam", "1"],
         &["CONFIG"],
