@@ -53,6 +53,7 @@ pub struct LogStore<C: RaftTypeConfig> {
     flusher: Flusher,
     policy: FsyncPolicy,
     recent: Arc<Mutex<Recent<C>>>,
+    purger: Purger,
     _c: PhantomData<fn() -> C>,
 }
 
@@ -65,9 +66,72 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
             flusher: self.flusher.clone(),
             policy: self.policy,
             recent: self.recent.clone(),
+            purger: self.purger.clone(),
             _c: PhantomData,
         }
     }
+}
+
+/// Deletes purged entries from sled on a thread of its own.
+///
+/// openraft runs `purge` on the same path as `append`, and deleting the thousands of
+/// entries a snapshot makes redundant took sled 15–150 ms: every write waited that long
+/// (the p99 of replicated writes). Here `purge` only records the new purge point and
+/// returns; the thread deletes key by key (no `Batch`: sled applies a batch under a
+/// tree-wide write lock, which would stall appends all the same). Requests coalesce to
+/// the highest index. Nothing reads below the purge point, and a crash before the
+/// deletion finishes leaves entries that `finish_interrupted_purge` removes at start.
+/// The thread ends when the last handle is dropped.
+#[derive(Clone)]
+struct Purger {
+    tx: Arc<Mutex<std::sync::mpsc::Sender<u64>>>,
+    /// The lowest index not purged: reads skip what the thread has yet to delete.
+    first_kept: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Purger {
+    fn start(group: u64, log: sled::Tree) -> Purger {
+        let (tx, rx) = std::sync::mpsc::channel::<u64>();
+        let spawned = std::thread::Builder::new()
+            .name(format!("shoal-purge-{group}"))
+            .spawn(move || {
+                while let Ok(mut upto) = rx.recv() {
+                    while let Ok(next) = rx.try_recv() {
+                        upto = upto.max(next);
+                    }
+                    if let Err(e) = remove_each(&log, ..=key(upto)) {
+                        tracing::warn!(group, upto, "purging the log failed: {e}");
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Without the thread the entries stay until the next start removes them.
+            tracing::warn!(group, "cannot start the log purge thread: {e}");
+        }
+        Purger {
+            tx: Arc::new(Mutex::new(tx)),
+            first_kept: Arc::default(),
+        }
+    }
+
+    /// Asks for every entry at or below `upto` to be deleted.
+    fn purge(&self, upto: u64) {
+        self.first_kept
+            .fetch_max(upto.saturating_add(1), std::sync::atomic::Ordering::Release);
+        let _ = self.tx.lock().unwrap_or_else(|p| p.into_inner()).send(upto);
+    }
+
+    fn first_kept(&self) -> u64 {
+        self.first_kept.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+/// Removes every log key in `range`, one key at a time.
+fn remove_each(log: &sled::Tree, range: impl RangeBounds<[u8; 8]>) -> io::Result<()> {
+    for k in log.range(range).keys() {
+        log.remove(k.map_err(sled_err)?).map_err(sled_err)?;
+    }
+    Ok(())
 }
 
 /// Bytes of encoded entries kept in [`Recent`].
@@ -179,6 +243,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
     ) -> Self {
         Self {
             group,
+            purger: Purger::start(group, log.clone()),
             log,
             meta,
             flusher,
@@ -293,9 +358,13 @@ where
             }
         }
         let mut out = Vec::new();
+        let first_kept = self.purger.first_kept();
         for kv in self.log.range((start, end)) {
             let (k, v) = kv.map_err(sled_err)?;
             let index = index_of(&k)?;
+            if index < first_kept {
+                continue;
+            }
             let entry: C::Entry = codec::decode(&v)?;
             if entry.index() != index {
                 return Err(io::Error::new(
@@ -332,7 +401,8 @@ where
             Some((_, v)) => Some(codec::decode::<C::Entry>(&v)?.log_id()),
             None => None,
         };
-        let last_log_id = last.or_else(|| last_purged_log_id.clone());
+        // The purge thread may not have deleted everything below the purge point yet.
+        let last_log_id = std::cmp::max(last, last_purged_log_id.clone());
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
@@ -410,7 +480,8 @@ where
         // reports the purge point and the leftover entries are below it.
         self.put_meta(LAST_PURGED, &log_id)?;
         self.recent().purge(log_id.index());
-        self.remove_range(..=key(log_id.index()))
+        self.purger.purge(log_id.index());
+        Ok(())
     }
 }
 
