@@ -531,4 +531,50 @@ mod tests {
         assert_eq!(indexes(&r, 9, 10), None);
         assert_eq!(indexes(&r, 10, 11), Some(vec![10]));
     }
+
+    /// `purge` returns before the entries are gone from sled; until the purge thread has
+    /// deleted them, reads and the log state must behave as if they were.
+    #[tokio::test]
+    async fn purged_entries_are_invisible_at_once_and_deleted_in_the_background() {
+        let db = sled::Config::new()
+            .temporary(true)
+            .open()
+            .expect("temporary sled");
+        let flusher = Flusher::start(db.clone(), FsyncPolicy::No, Arc::default()).expect("flusher");
+        let log = db.open_tree("log").expect("tree");
+        let meta = db.open_tree("meta").expect("tree");
+        let mut store = LogStore::<Cfg>::new(7, log.clone(), meta, flusher, FsyncPolicy::No);
+        for i in 1..=2000 {
+            let v = codec::encode(&entry(i)).expect("encode");
+            log.insert(key(i), v).expect("insert");
+        }
+        store
+            .purge(openraft::testing::log_id::<Cfg>(1, 0, 1500))
+            .await
+            .expect("purge");
+        let got: Vec<u64> = store
+            .try_get_log_entries(0..=2000)
+            .await
+            .expect("read")
+            .iter()
+            .map(|e| e.index())
+            .collect();
+        assert_eq!(got, (1501..=2000).collect::<Vec<_>>());
+        let state = store.get_log_state().await.expect("state");
+        assert_eq!(state.last_purged_log_id.map(|l| l.index()), Some(1500));
+        assert_eq!(state.last_log_id.map(|l| l.index()), Some(2000));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let first = log
+                .first()
+                .expect("first")
+                .map(|(k, _)| index_of(&k).expect("key"));
+            if first == Some(1501) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "still at {first:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert_eq!(log.len(), 500);
+    }
 }
