@@ -81,12 +81,30 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
 /// tree-wide write lock, which would stall appends all the same). Requests coalesce to
 /// the highest index. Nothing reads below the purge point, and a crash before the
 /// deletion finishes leaves entries that `finish_interrupted_purge` removes at start.
-/// The thread ends when the last handle is dropped.
+/// Dropping the last handle stops the thread and waits for it, so that the database
+/// is closed (and its lock released) when the store is gone, as with the flusher.
 #[derive(Clone)]
 struct Purger {
-    tx: Arc<Mutex<std::sync::mpsc::Sender<u64>>>,
+    inner: Arc<PurgerInner>,
     /// The lowest index not purged: reads skip what the thread has yet to delete.
     first_kept: Arc<std::sync::atomic::AtomicU64>,
+}
+
+struct PurgerInner {
+    tx: Option<std::sync::mpsc::Sender<u64>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for PurgerInner {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take()
+            && t.thread().id() != std::thread::current().id()
+            && t.join().is_err()
+        {
+            tracing::error!("log purge thread panicked");
+        }
+    }
 }
 
 impl Purger {
@@ -104,12 +122,19 @@ impl Purger {
                     }
                 }
             });
-        if let Err(e) = spawned {
-            // Without the thread the entries stay until the next start removes them.
-            tracing::warn!(group, "cannot start the log purge thread: {e}");
-        }
+        let thread = match spawned {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Without the thread the entries stay until the next start removes them.
+                tracing::warn!(group, "cannot start the log purge thread: {e}");
+                None
+            }
+        };
         Purger {
-            tx: Arc::new(Mutex::new(tx)),
+            inner: Arc::new(PurgerInner {
+                tx: Some(tx),
+                thread,
+            }),
             first_kept: Arc::default(),
         }
     }
@@ -118,7 +143,9 @@ impl Purger {
     fn purge(&self, upto: u64) {
         self.first_kept
             .fetch_max(upto.saturating_add(1), std::sync::atomic::Ordering::Release);
-        let _ = self.tx.lock().unwrap_or_else(|p| p.into_inner()).send(upto);
+        if let Some(tx) = &self.inner.tx {
+            let _ = tx.send(upto);
+        }
     }
 
     fn first_kept(&self) -> u64 {
