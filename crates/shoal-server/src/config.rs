@@ -47,7 +47,8 @@ pub struct Cli {
     /// 60 s, is disconnected).
     #[arg(long)]
     pub client_output_buffer_limit: Option<String>,
-    /// Log filter (tracing's EnvFilter syntax, e.g. "info" or "shoal_server=debug").
+    /// Log filter (tracing's EnvFilter syntax, e.g. "info" or "shoal_server=debug";
+    /// default "info,openraft=warn").
     #[arg(long)]
     pub log_level: Option<String>,
     /// This node's id in the cluster (a positive integer, stable across restarts).
@@ -324,7 +325,8 @@ impl Config {
             log_level: cli
                 .log_level
                 .or(file.log_level)
-                .unwrap_or_else(|| "info".into()),
+                // openraft logs every election step, vote and purge at info.
+                .unwrap_or_else(|| "info,openraft=warn".into()),
             config_file: cli.config,
         })
     }
