@@ -129,7 +129,7 @@ async fn run(config: Config) -> Result<(), String> {
     );
     tokio::spawn(effects_loop(shared.clone()));
     tokio::spawn(active_expire(shared.clone()));
-    let shutdown = tokio::signal::ctrl_c();
+    let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         let (socket, peer) = tokio::select! {
@@ -190,6 +190,32 @@ async fn run(config: Config) -> Result<(), String> {
             connection::serve(shared2.clone(), socket, info).await;
             lock(&shared2.clients).remove(&id);
         });
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM. SIGTERM is what `docker stop`, systemd and Kubernetes
+/// send: it must shut down as cleanly as Ctrl-C (Redis treats both as SHUTDOWN), not
+/// end the process where it stands.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                warn!("cannot watch SIGTERM: {e}");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -130,3 +130,28 @@ fn default_single_node_survives_kill_9() {
     node.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SIGTERM (docker stop, systemd, Kubernetes) is a clean shutdown, as in Redis: the
+/// process exits 0 and, under `--fsync everysec`, writes acknowledged just before it are
+/// on disk after it (the final flush), not up to a second of them lost.
+#[test]
+fn sigterm_shuts_down_cleanly_and_keeps_everysec_writes() {
+    let dir = temp_dir("sigterm");
+    let args = vec!["--fsync".to_string(), "everysec".to_string()];
+    let mut node = Node::new(1, free_port(), 0, dir.join("data"), args);
+    node.start();
+    let mut c = node.conn();
+    for i in 0..500 {
+        let _: () = c.set(format!("k{i}"), i).unwrap();
+    }
+    drop(c);
+    let status = node.terminate();
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    node.start();
+    let mut c = node.conn();
+    let n: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+    assert_eq!(n, 500);
+    let last: i64 = c.get("k499").unwrap();
+    assert_eq!(last, 499);
+    node.kill();
+}

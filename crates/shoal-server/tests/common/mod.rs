@@ -546,6 +546,15 @@ impl Node {
         }
     }
 
+    /// SIGTERM (what `docker stop` and systemd send); waits for the exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("node not running");
+        let pid = libc::pid_t::try_from(c.id()).expect("pid");
+        // SAFETY: kill(2) on our own child's pid; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0, "kill -TERM");
+        c.wait().expect("wait for shoal")
+    }
+
     pub fn is_running(&self) -> bool {
         self.child.is_some()
     }
