@@ -16,6 +16,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::FsyncPolicy;
+use crate::worker::Worker;
 
 /// A completion to run after the next flush, with its result.
 pub(crate) type Callback = Box<dyn FnOnce(io::Result<()>) + Send + 'static>;
@@ -29,28 +30,12 @@ pub(crate) enum Msg {
 /// Sends work to the flusher thread; cheap to clone.
 ///
 /// When the last clone is dropped the thread does a final flush and is
-/// joined, so that the database (and its file lock) is released by the time
-/// the last handle is gone: a node can reopen its directory right away.
+/// joined ([`Worker`]), so that the database (and its file lock) is released
+/// by the time the last handle is gone: a node can reopen its directory right
+/// away.
 #[derive(Clone)]
 pub(crate) struct Flusher {
-    inner: std::sync::Arc<Inner>,
-}
-
-struct Inner {
-    tx: Option<mpsc::Sender<Msg>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(t) = self.thread.take()
-            && t.thread().id() != std::thread::current().id()
-            && t.join().is_err()
-        {
-            tracing::error!("storage flusher thread panicked");
-        }
-    }
+    inner: std::sync::Arc<Worker<Msg>>,
 }
 
 /// Counters read by tests and benchmarks.
@@ -68,25 +53,16 @@ impl Flusher {
         policy: FsyncPolicy,
         stats: std::sync::Arc<FlushStats>,
     ) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let thread = std::thread::Builder::new()
-            .name("shoal-flusher".into())
-            .spawn(move || run(db, policy, rx, stats))?;
+        let worker = Worker::spawn("shoal-flusher".into(), move |rx| run(db, policy, rx, stats))?;
         Ok(Self {
-            inner: std::sync::Arc::new(Inner {
-                tx: Some(tx),
-                thread: Some(thread),
-            }),
+            inner: std::sync::Arc::new(worker),
         })
     }
 
     /// Runs `cb` once everything written before this call is on disk.
     /// If the flusher is gone (the node is shutting down), `cb` gets an error.
     pub(crate) fn after_flush(&self, cb: Callback) {
-        let Some(tx) = &self.inner.tx else {
-            return cb(Err(io::Error::other("storage flusher stopped")));
-        };
-        if let Err(mpsc::SendError(Msg::AfterFlush(cb))) = tx.send(Msg::AfterFlush(cb)) {
+        if let Err(Msg::AfterFlush(cb)) = self.inner.send(Msg::AfterFlush(cb)) {
             cb(Err(io::Error::other("storage flusher stopped")));
         }
     }

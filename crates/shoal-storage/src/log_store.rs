@@ -26,6 +26,7 @@ use serde::de::DeserializeOwned;
 use crate::FsyncPolicy;
 use crate::codec;
 use crate::flusher::Flusher;
+use crate::worker::Worker;
 
 const VOTE: &[u8] = b"vote";
 const LAST_PURGED: &[u8] = b"last_purged";
@@ -81,60 +82,37 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
 /// tree-wide write lock, which would stall appends all the same). Requests coalesce to
 /// the highest index. Nothing reads below the purge point, and a crash before the
 /// deletion finishes leaves entries that `finish_interrupted_purge` removes at start.
-/// Dropping the last handle stops the thread and waits for it, so that the database
-/// is closed (and its lock released) when the store is gone, as with the flusher.
+/// Dropping the last handle stops the thread and waits for it ([`Worker`]), so that the
+/// database is closed (and its lock released) when the store is gone.
 #[derive(Clone)]
 struct Purger {
-    inner: Arc<PurgerInner>,
+    /// None if the thread could not start: entries then stay until the next start.
+    worker: Option<Arc<Worker<u64>>>,
     /// The lowest index not purged: reads skip what the thread has yet to delete.
     first_kept: Arc<std::sync::atomic::AtomicU64>,
 }
 
-struct PurgerInner {
-    tx: Option<std::sync::mpsc::Sender<u64>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Drop for PurgerInner {
-    fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(t) = self.thread.take()
-            && t.thread().id() != std::thread::current().id()
-            && t.join().is_err()
-        {
-            tracing::error!("log purge thread panicked");
-        }
-    }
-}
-
 impl Purger {
     fn start(group: u64, log: sled::Tree) -> Purger {
-        let (tx, rx) = std::sync::mpsc::channel::<u64>();
-        let spawned = std::thread::Builder::new()
-            .name(format!("shoal-purge-{group}"))
-            .spawn(move || {
-                while let Ok(mut upto) = rx.recv() {
-                    while let Ok(next) = rx.try_recv() {
-                        upto = upto.max(next);
-                    }
-                    if let Err(e) = remove_each(&log, ..=key(upto)) {
-                        tracing::warn!(group, upto, "purging the log failed: {e}");
-                    }
+        let spawned = Worker::<u64>::spawn(format!("shoal-purge-{group}"), move |rx| {
+            while let Ok(mut upto) = rx.recv() {
+                while let Ok(next) = rx.try_recv() {
+                    upto = upto.max(next);
                 }
-            });
-        let thread = match spawned {
-            Ok(t) => Some(t),
+                if let Err(e) = remove_each(&log, ..=key(upto)) {
+                    tracing::warn!(group, upto, "purging the log failed: {e}");
+                }
+            }
+        });
+        let worker = match spawned {
+            Ok(w) => Some(Arc::new(w)),
             Err(e) => {
-                // Without the thread the entries stay until the next start removes them.
                 tracing::warn!(group, "cannot start the log purge thread: {e}");
                 None
             }
         };
         Purger {
-            inner: Arc::new(PurgerInner {
-                tx: Some(tx),
-                thread,
-            }),
+            worker,
             first_kept: Arc::default(),
         }
     }
@@ -143,8 +121,8 @@ impl Purger {
     fn purge(&self, upto: u64) {
         self.first_kept
             .fetch_max(upto.saturating_add(1), std::sync::atomic::Ordering::Release);
-        if let Some(tx) = &self.inner.tx {
-            let _ = tx.send(upto);
+        if let Some(w) = &self.worker {
+            let _ = w.send(upto);
         }
     }
 
