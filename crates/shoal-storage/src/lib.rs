@@ -18,6 +18,7 @@ mod codec;
 mod flusher;
 mod log_store;
 mod snapshot_file;
+mod worker;
 
 use std::io;
 use std::path::Path;
@@ -83,16 +84,36 @@ impl Storage {
     /// Opens (or creates) the storage under `data_dir`.
     pub fn open(data_dir: &Path, policy: FsyncPolicy) -> io::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(data_dir.join("raft.sled"))
             // Only our flusher fsyncs, so that the policy is exactly what
             // --fsync says and the fsync count is measurable.
             .flush_every_ms(None)
             // The log is short (snapshots compact it), so a small page cache suffices;
             // sled's cache counts toward the node's resident memory.
-            .cache_capacity(64 << 20)
-            .open()
-            .map_err(|e| io::Error::other(format!("open sled in {}: {e}", data_dir.display())))?;
+            .cache_capacity(64 << 20);
+        // sled releases its file lock only when its IO thread pool lets go of the
+        // database, a moment after the last handle is dropped: an in-process reopen can
+        // find it still held (seen 1 in 60 runs of the durability tests). Wait a little
+        // for that; another process holding the directory still fails, after a second.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(e))
+                    if e.kind() == io::ErrorKind::WouldBlock && attempts < 50 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => {
+                    return Err(io::Error::other(format!(
+                        "open sled in {}: {e}",
+                        data_dir.display()
+                    )));
+                }
+            }
+        };
         let stats = Arc::new(FlushStats::default());
         let flusher = flusher::Flusher::start(db.clone(), policy, stats.clone())?;
         let snapshots = SnapshotFiles::open(data_dir.join("snapshots"))?;
