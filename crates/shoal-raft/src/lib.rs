@@ -24,6 +24,7 @@
 
 mod network;
 mod node;
+mod runtime;
 mod service;
 mod state_machine;
 mod types;

@@ -26,6 +26,7 @@ use tokio::sync::broadcast;
 use crate::network::GroupNetwork;
 use crate::network::MAX_MESSAGE;
 use crate::network::Router;
+use crate::runtime::RaftThread;
 use crate::service::RaftGrpc;
 use crate::state_machine::Shared;
 use crate::state_machine::StateMachine;
@@ -216,6 +217,8 @@ pub struct Node {
 }
 
 struct Inner {
+    /// Runs the groups' Raft tasks; first so that they stop before the storage closes.
+    raft_thread: RaftThread,
     id: NodeId,
     storage: Storage,
     router: Router,
@@ -242,6 +245,7 @@ impl Node {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(Node {
             inner: Arc::new(Inner {
+                raft_thread: RaftThread::start()?,
                 id: config.node_id,
                 storage,
                 router: Router::new(config.node_id),
@@ -278,8 +282,12 @@ impl Node {
             router: self.inner.router.clone(),
             group,
         };
-        let raft = Raft::new(self.inner.id, self.inner.config.clone(), net, log, sm)
-            .await
+        let (id, config) = (self.inner.id, self.inner.config.clone());
+        let raft = self
+            .inner
+            .raft_thread
+            .run(async move { Raft::new(id, config, net, log, sm).await })
+            .await?
             .map_err(|e| Error::Stopped(e.to_string()))?;
         let mut map = self
             .inner
