@@ -24,7 +24,6 @@
 
 mod network;
 mod node;
-mod runtime;
 mod service;
 mod state_machine;
 mod types;

@@ -26,7 +26,6 @@ use tokio::sync::broadcast;
 use crate::network::GroupNetwork;
 use crate::network::MAX_MESSAGE;
 use crate::network::Router;
-use crate::runtime::RaftThread;
 use crate::service::RaftGrpc;
 use crate::state_machine::Shared;
 use crate::state_machine::StateMachine;
@@ -217,8 +216,6 @@ pub struct Node {
 }
 
 struct Inner {
-    /// Runs the groups' Raft tasks; first so that they stop before the storage closes.
-    raft_thread: RaftThread,
     id: NodeId,
     storage: Storage,
     router: Router,
@@ -245,7 +242,6 @@ impl Node {
         let (shutdown, _) = tokio::sync::watch::channel(false);
         Ok(Node {
             inner: Arc::new(Inner {
-                raft_thread: RaftThread::start()?,
                 id: config.node_id,
                 storage,
                 router: Router::new(config.node_id),
@@ -282,12 +278,8 @@ impl Node {
             router: self.inner.router.clone(),
             group,
         };
-        let (id, config) = (self.inner.id, self.inner.config.clone());
-        let raft = self
-            .inner
-            .raft_thread
-            .run(async move { Raft::new(id, config, net, log, sm).await })
-            .await?
+        let raft = Raft::new(self.inner.id, self.inner.config.clone(), net, log, sm)
+            .await
             .map_err(|e| Error::Stopped(e.to_string()))?;
         let mut map = self
             .inner
