@@ -18,12 +18,57 @@ use std::time::{Duration, Instant};
 use bytes::BytesMut;
 use shoal_resp::{Frame, encode_command, parse_reply};
 
-/// A free loopback port (bound then released; good enough for tests).
+/// A free loopback port for a server the test spawns, with `port + 10000` free too:
+/// redis-server in cluster mode and a single `shoal` node put their cluster bus there.
+///
+/// Both come from below the kernel's ephemeral range (32768 and up), so no client
+/// connection's source port can take them before the server binds; and both are reserved
+/// across nextest's parallel test processes by an advisory lock on a file named after
+/// the port, held until this process exits. (Asking the kernel for "any free port" let a
+/// test's bus port land on another test's port, or on some connection's source port.)
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut x = (u64::from(std::process::id()) << 32 | u64::from(nanos)) | 1;
+    for _ in 0..20_000 {
+        // xorshift64: a different walk per process, so processes rarely even contend.
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let port = 10_000 + (x % 12_768) as u16;
+        if let Some(held) = reserve(port)
+            && let Some(bus) = reserve(port + 10_000)
+        {
+            let mut keep = RESERVED.lock().unwrap_or_else(|p| p.into_inner());
+            keep.push(held);
+            keep.push(bus);
+            return port;
+        }
+    }
+    panic!("no free port pair in 10000-32767");
+}
+
+/// Lock files of the ports this process holds (the locks go when the process exits).
+static RESERVED: std::sync::Mutex<Vec<std::fs::File>> = std::sync::Mutex::new(Vec::new());
+
+/// Locks `port`'s file and checks the port can be bound; `None` if either fails.
+fn reserve(port: u16) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let dir = std::env::temp_dir().join("shoal-test-ports");
+    let _ = std::fs::create_dir_all(&dir);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join(port.to_string()))
+        .ok()?;
+    // SAFETY: flock on a descriptor we own; the lock goes with the descriptor.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return None;
+    }
+    TcpListener::bind(("127.0.0.1", port)).ok()?;
+    Some(file)
 }
 
 /// A fresh temporary directory under the target dir.
