@@ -563,8 +563,8 @@ fn spec_name(full_name: &str) -> &str {
     full_name.split('|').next().unwrap_or(full_name)
 }
 
-/// The slot of a request's keys: Ok(None) without keys, CROSSSLOT unless every key
-/// hashes to one slot (Redis Cluster's rule; Shoal is always a cluster).
+/// The slot of a request's keys: `KeySlot::None` without keys, CROSSSLOT unless every
+/// key hashes to one slot (Redis Cluster's rule; Shoal is always a cluster).
 fn key_slot(spec: &CommandSpec, args: &[Bytes]) -> Result<KeySlot, Frame> {
     if spec.keys.is_none() && spec.first_key == 0 {
         return Ok(KeySlot::None);

@@ -73,11 +73,11 @@ fn reserve(port: u16) -> Option<std::fs::File> {
 
 /// A fresh temporary directory under the target dir.
 pub fn temp_dir(tag: &str) -> PathBuf {
-    let base = std::env::temp_dir().join(format!(
-        "shoal-test-{tag}-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
+    // Unique per process and call; no port needed (reserving one per directory held
+    // two ports for the whole test for nothing).
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let base = std::env::temp_dir().join(format!("shoal-test-{tag}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base).expect("temp dir");
     base
