@@ -22,6 +22,7 @@
 //! [`Node::ensure_linearizable`] then [`Node::with_db`]; a follower answers
 //! `-MOVED` using [`Node::leader`] (or [`Error::NotLeader`]).
 
+mod batch;
 mod network;
 mod node;
 mod service;
@@ -34,11 +35,13 @@ pub use node::NodeConfig;
 pub use service::RaftGrpc;
 pub use shoal_storage::FsyncPolicy;
 pub use state_machine::StateMachine;
-pub use types::Batch;
+pub use batch::BadBatch;
+pub use batch::Batch;
+pub use batch::Commands;
+pub use batch::Proposal;
 pub use types::BatchReply;
 pub use types::CommandReply;
 pub use types::GroupId;
 pub use types::NodeId;
 pub use types::NodeInfo;
-pub use types::Proposal;
 pub use types::TypeConfig;

@@ -20,6 +20,7 @@ use openraft::type_config::alias::SnapshotOf;
 use openraft::type_config::alias::StoredMembershipOf;
 use serde::Deserialize;
 use serde::Serialize;
+use shoal_core::Ctx;
 use shoal_core::Db;
 use shoal_core::Parsed;
 use shoal_core::Reply;
@@ -33,7 +34,6 @@ use crate::types::Batch;
 use crate::types::BatchReply;
 use crate::types::CommandReply;
 use crate::types::GroupId;
-use crate::types::Proposal;
 use crate::types::TypeConfig;
 
 type Snapshot = SnapshotOf<TypeConfig, Bytes>;
@@ -160,14 +160,14 @@ fn protocol(ctx: &shoal_core::Ctx) -> Protocol {
 
 /// Applies one command and appends its encoded reply (for the client's protocol) to
 /// `out`; a blocking command that must wait reports what to wait for instead.
-fn apply_one(db: &mut Db, p: &Proposal, out: &mut BytesMut) -> Option<CommandReply> {
-    let frame = match shoal_core::parse(&p.args) {
+fn apply_one(db: &mut Db, args: &[Bytes], ctx: &Ctx, out: &mut BytesMut) -> Option<CommandReply> {
+    let frame = match shoal_core::parse(args) {
         Err(f) => f,
-        Ok(Parsed::Keyspace(_, cmd)) => match cmd.apply(db, &p.ctx) {
+        Ok(Parsed::Keyspace(_, cmd)) => match cmd.apply(db, ctx) {
             Reply::Frame(f) => f,
             Reply::Block(b) => {
                 let mut timeout = BytesMut::new();
-                shoal_resp::encode(&b.timeout_reply, protocol(&p.ctx), &mut timeout);
+                shoal_resp::encode(&b.timeout_reply, protocol(ctx), &mut timeout);
                 return Some(CommandReply::Blocked {
                     keys: b.keys,
                     deadline_ms: b.deadline_ms,
@@ -180,18 +180,20 @@ fn apply_one(db: &mut Db, p: &Proposal, out: &mut BytesMut) -> Option<CommandRep
             "ERR '{name}' is not a keyspace command and cannot be replicated"
         ))),
     };
-    shoal_resp::encode(&frame, protocol(&p.ctx), out);
+    shoal_resp::encode(&frame, protocol(ctx), out);
     None
 }
 
 /// Applies a batch. Every reply is encoded into one buffer and handed out as a slice of
 /// it: one allocation per entry instead of one per command.
 fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
-    let mut out = BytesMut::with_capacity(batch.commands.len() * 8);
+    let mut out = BytesMut::with_capacity(batch.len() * 8);
     // Per command: where its reply ends in `out`, or its blocked reply.
-    let mut ends: Vec<Result<usize, CommandReply>> = Vec::with_capacity(batch.commands.len());
-    for p in batch.commands.iter() {
-        ends.push(match apply_one(db, p, &mut out) {
+    let mut ends: Vec<Result<usize, CommandReply>> = Vec::with_capacity(batch.len());
+    let mut commands = batch.commands();
+    let mut args = Vec::new();
+    while let Some(ctx) = commands.next_into(&mut args) {
+        ends.push(match apply_one(db, &args, &ctx, &mut out) {
             None => Ok(out.len()),
             Some(blocked) => Err(blocked),
         });
@@ -290,15 +292,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 let reply = match &entry.payload {
                     EntryPayload::Blank => BatchReply::default(),
                     EntryPayload::Normal(batch) => {
-                        let bytes: usize = batch
-                            .commands
-                            .iter()
-                            .flat_map(|p| p.args.iter())
-                            .map(|a| a.len() + 8)
-                            .sum();
-                        self.shared
-                            .applied_bytes
-                            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+                        self.shared.applied_bytes.fetch_add(
+                            batch.encoded_len() as u64,
+                            std::sync::atomic::Ordering::Relaxed,
+                        );
                         apply_batch(&mut st.db, batch)
                     }
                     EntryPayload::Membership(m) => {
@@ -418,6 +415,7 @@ mod tests {
     use shoal_storage::Storage;
 
     use super::*;
+    use crate::batch::Proposal;
 
     struct Builder;
 

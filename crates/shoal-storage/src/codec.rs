@@ -16,8 +16,11 @@ use std::io;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The only encoding version written today.
-pub const VERSION: u8 = 1;
+/// The only encoding version written and read today. 2: Raft entries carry their
+/// command batch as one encoded byte string (shoal-raft `batch.rs`); 1 (before
+/// 2026-11) encoded each command and argument as a value of its own. A data directory
+/// or a peer of version 1 is refused with an error naming the version.
+pub const VERSION: u8 = 2;
 const HEADER: usize = 5;
 
 /// Encodes `value` as `[VERSION][crc32][postcard]`.
@@ -37,7 +40,10 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> io::Result<T> {
         return Err(invalid(format!("value too short: {} bytes", bytes.len())));
     }
     if bytes[0] != VERSION {
-        return Err(invalid(format!("unknown encoding version {}", bytes[0])));
+        return Err(invalid(format!(
+            "unknown encoding version {} (this Shoal reads version {VERSION})",
+            bytes[0]
+        )));
     }
     let mut crc = [0u8; 4];
     crc.copy_from_slice(&bytes[1..HEADER]);
