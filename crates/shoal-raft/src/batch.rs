@@ -308,7 +308,10 @@ mod tests {
     use super::*;
 
     fn p(args: &[&[u8]], ctx: Ctx) -> Proposal {
-        Proposal::new(args.iter().map(|a| Bytes::copy_from_slice(a)).collect(), ctx)
+        Proposal::new(
+            args.iter().map(|a| Bytes::copy_from_slice(a)).collect(),
+            ctx,
+        )
     }
 
     fn sample() -> Vec<Proposal> {

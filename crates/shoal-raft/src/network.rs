@@ -9,16 +9,26 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
+
+use futures_util::Stream;
+use futures_util::StreamExt;
 use openraft::RaftNetworkFactory;
+use openraft::base::BoxFuture;
+use openraft::base::BoxStream;
 use openraft::error::NetworkError;
 use openraft::error::RPCError;
 use openraft::error::ReplicationClosed;
 use openraft::error::StreamingError;
 use openraft::error::Unreachable;
+use openraft::network::Backoff;
 use openraft::network::RPCOption;
+use openraft::network::v2::RaftNetworkV2;
 use openraft::raft::AppendEntriesRequest;
 use openraft::raft::AppendEntriesResponse;
 use openraft::raft::SnapshotResponse;
+use openraft::raft::StreamAppendResult;
 use openraft::raft::TransferLeaderRequest;
 use openraft::raft::TransferLeaderResponse;
 use openraft::raft::VoteRequest;
@@ -72,6 +82,10 @@ fn unreachable(e: impl std::error::Error + 'static) -> RPCError<TypeConfig> {
 
 fn network(e: impl std::error::Error + 'static) -> RPCError<TypeConfig> {
     RPCError::Network(NetworkError::new(&e))
+}
+
+fn timed_out(what: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::TimedOut, format!("{what} timed out"))
 }
 
 fn status_error(s: tonic::Status) -> RPCError<TypeConfig> {
@@ -158,14 +172,94 @@ impl Router {
         };
         let reply = tokio::time::timeout(option.hard_ttl(), fut)
             .await
-            .map_err(|_| {
-                network(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "raft rpc timed out",
-                ))
-            })?
+            .map_err(|_| network(timed_out("raft rpc")))?
             .map_err(status_error)?;
         shoal_storage::decode(&reply.into_inner().payload).map_err(network)
+    }
+}
+
+/// Replies still due on a replication stream, for its timeout: the stream may sit idle
+/// (no new entries) as long as it likes, but once a request is out its reply must come.
+#[derive(Default)]
+struct Outstanding {
+    sent: AtomicU64,
+    answered: AtomicU64,
+}
+
+impl Router {
+    /// Opens a replication stream to `target` for `group` (gRPC `StreamAppend`): every
+    /// request openraft yields is sent as soon as it is made, and the replies come back in
+    /// order, so the leader does not wait a round trip between AppendEntries. A stream
+    /// fails if `option.hard_ttl()` (the limit of one request/response RPC) passes with a
+    /// request unanswered; an idle stream (no new entries) stays open.
+    async fn stream_append<S>(
+        &self,
+        target: NodeId,
+        group: GroupId,
+        input: S,
+        option: RPCOption,
+    ) -> Result<
+        BoxStream<'static, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+        RPCError<TypeConfig>,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        let from = self.from;
+        let count = Arc::new(Outstanding::default());
+        let sent = count.clone();
+        let requests = input.filter_map(move |rpc| {
+            let request = match shoal_storage::encode(&rpc) {
+                Ok(payload) => {
+                    sent.sent.fetch_add(1, Ordering::Relaxed);
+                    Some(pb::RaftRequest {
+                        group_id: group,
+                        from,
+                        payload: Bytes::from(payload),
+                    })
+                }
+                Err(e) => {
+                    // Cannot happen for openraft's serde types; ending the stream makes
+                    // openraft start another.
+                    tracing::error!(group, target, error = %e, "cannot encode an append request");
+                    None
+                }
+            };
+            std::future::ready(request)
+        });
+        let mut client = self.client(target)?;
+        let ttl = option.hard_ttl();
+        let mut call = tonic::Request::new(requests);
+        call.metadata_mut()
+            .insert(crate::service::GROUP_METADATA, group.into());
+        let replies = tokio::time::timeout(ttl, client.stream_append(call))
+            .await
+            .map_err(|_| network(timed_out("opening a replication stream")))?
+            .map_err(status_error)?
+            .into_inner();
+        let out = futures_util::stream::unfold(Some((replies, count)), move |state| async move {
+            let (mut replies, count) = state?;
+            loop {
+                match tokio::time::timeout(ttl, replies.next()).await {
+                    Ok(Some(Ok(reply))) => {
+                        count.answered.fetch_add(1, Ordering::Relaxed);
+                        let r = shoal_storage::decode(&reply.payload).map_err(network);
+                        let next = r.is_ok().then_some((replies, count));
+                        return Some((r, next));
+                    }
+                    Ok(Some(Err(status))) => return Some((Err(status_error(status)), None)),
+                    Ok(None) => return None,
+                    Err(_) => {
+                        let c = &count;
+                        if c.sent.load(Ordering::Relaxed) > c.answered.load(Ordering::Relaxed) {
+                            let e = network(timed_out("append reply"));
+                            return Some((Err(e), None));
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Box::pin(out))
     }
 }
 
@@ -279,10 +373,94 @@ pub(crate) struct GroupNetwork {
 }
 
 impl RaftNetworkFactory<TypeConfig> for GroupNetwork {
-    type Network = GroupNetworkAdapter<TypeConfig, GroupId, Router>;
+    type Network = GroupClient;
 
     async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Self::Network {
         self.router.register(target, &node.cluster_addr);
-        GroupNetworkAdapter::new(self.router.clone(), target, self.group)
+        GroupClient {
+            rpc: GroupNetworkAdapter::new(self.router.clone(), target, self.group),
+            router: self.router.clone(),
+            target,
+            group: self.group,
+        }
+    }
+}
+
+/// openraft's network to one peer for one group: openraft-multi's adapter for the
+/// request/response RPCs, and a gRPC stream for replication ([`Router::stream_append`]),
+/// which the adapter does not offer (it sends one AppendEntries at a time).
+pub(crate) struct GroupClient {
+    rpc: GroupNetworkAdapter<TypeConfig, GroupId, Router>,
+    router: Router,
+    target: NodeId,
+    group: GroupId,
+}
+
+impl RaftNetworkV2<TypeConfig> for GroupClient {
+    type SnapshotData = Bytes;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc.append_entries(rpc, option).await
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Send + Unpin + 'static,
+    {
+        let router = self.router.clone();
+        let (target, group) = (self.target, self.group);
+        Box::pin(async move { router.stream_append(target, group, input, option).await })
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc.vote(rpc, option).await
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc.pre_vote(rpc, option).await
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: VoteOf<TypeConfig>,
+        snapshot: SnapshotOf<TypeConfig, Bytes>,
+        cancel: impl Future<Output = ReplicationClosed> + Send + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        self.rpc.full_snapshot(vote, snapshot, cancel, option).await
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.rpc.transfer_leader(req, option).await
+    }
+
+    fn backoff(&self) -> Option<Backoff> {
+        self.rpc.backoff()
     }
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use openraft::base::BoxStream;
 use openraft::raft::AppendEntriesRequest;
 use openraft::raft::TransferLeaderRequest;
 use openraft::raft::VoteRequest;
@@ -29,6 +30,9 @@ use crate::node::RaftHandle;
 use crate::types::GroupId;
 use crate::types::NodeId;
 use crate::types::TypeConfig;
+
+/// The metadata key naming the group of a `StreamAppend` call.
+pub(crate) const GROUP_METADATA: &str = "shoal-group";
 
 /// The largest snapshot a peer may send (it is assembled in memory).
 const MAX_SNAPSHOT: u64 = 8 << 30;
@@ -99,6 +103,57 @@ impl RaftService for RaftGrpc {
         let raft = self.raft(req.group_id)?;
         let rpc: AppendEntriesRequest<TypeConfig> = decode("append entries", &req.payload)?;
         reply(&raft.append_entries(rpc).await.map_err(fatal)?)
+    }
+
+    type StreamAppendStream = BoxStream<'static, Result<pb::RaftReply, Status>>;
+
+    async fn stream_append(
+        &self,
+        request: Request<Streaming<pb::RaftRequest>>,
+    ) -> Result<Response<Self::StreamAppendStream>, Status> {
+        // The group comes in the call's metadata, not a first message: the response
+        // headers must not wait for a request, which openraft may hold back (backoff).
+        let group = request
+            .metadata()
+            .get(GROUP_METADATA)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<GroupId>().ok())
+            .ok_or_else(|| Status::invalid_argument("append stream without a group"))?;
+        let raft = self.raft(group)?;
+        let input = request.into_inner();
+        // A bad request ends the requests; why follows the last reply as the status.
+        let why: Arc<std::sync::Mutex<Option<Status>>> = Arc::default();
+        let why_in = why.clone();
+        let requests = input.scan((), move |_, msg| {
+            let rpc = match msg {
+                Ok(m) if m.group_id == group => decode("append entries", &m.payload),
+                Ok(m) => Err(Status::invalid_argument(format!(
+                    "append stream of group {group} carried a request for group {}",
+                    m.group_id
+                ))),
+                Err(s) => Err(s),
+            };
+            std::future::ready(match rpc {
+                Ok(rpc) => Some(rpc),
+                Err(s) => {
+                    *why_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(s);
+                    None
+                }
+            })
+        });
+        let replies = raft.stream_append(requests).map(|r| match r {
+            Ok(result) => shoal_storage::encode(&result)
+                .map(|p| pb::RaftReply {
+                    payload: Bytes::from(p),
+                })
+                .map_err(|e| Status::internal(format!("encode reply: {e}"))),
+            Err(e) => Err(fatal(e)),
+        });
+        let why = futures_util::stream::once(async move {
+            why.lock().unwrap_or_else(|p| p.into_inner()).take()
+        })
+        .filter_map(|s| std::future::ready(s.map(Err)));
+        Ok(Response::new(Box::pin(replies.chain(why))))
     }
 
     async fn vote(

@@ -181,6 +181,59 @@ async fn peers_bad_input_is_rejected_without_panic() -> Result<(), BoxErr> {
     }
     assert_eq!(snap(vec![bad_header]).await, Code::InvalidArgument);
 
+    // Replication streams (the group is named in the call's metadata): no or a bad group,
+    // an unknown group, garbage, a message of the wrong type or of another group. A stream
+    // that was accepted ends with the error status after its replies.
+    let stream = |group: Option<&'static str>, msgs: Vec<pb::RaftRequest>| {
+        let mut c = client.clone();
+        async move {
+            let mut call = tonic::Request::new(tokio_stream::iter(msgs));
+            if let Some(g) = group {
+                call.metadata_mut().insert(
+                    "shoal-group",
+                    tonic::metadata::MetadataValue::from_static(g),
+                );
+            }
+            match c.stream_append(call).await {
+                Err(s) => s.code(),
+                Ok(r) => {
+                    let mut replies = r.into_inner();
+                    loop {
+                        match replies.message().await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => break Code::Ok,
+                            Err(s) => break s.code(),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let garbage = || req(1, 2, Bytes::from_static(b"garbage"));
+    assert_eq!(stream(None, vec![garbage()]).await, Code::InvalidArgument);
+    assert_eq!(
+        stream(Some("x"), vec![garbage()]).await,
+        Code::InvalidArgument
+    );
+    assert_eq!(stream(Some("99"), vec![garbage()]).await, Code::NotFound);
+    assert_eq!(
+        stream(Some("1"), vec![garbage()]).await,
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        stream(Some("1"), vec![req(1, 1, good.slice(..good.len() - 1))]).await,
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        stream(Some("1"), vec![req(1, 1, good.clone())]).await,
+        Code::InvalidArgument
+    );
+    assert_eq!(
+        stream(Some("1"), vec![req(2, 1, good.clone())]).await,
+        Code::InvalidArgument
+    );
+    assert_eq!(stream(Some("1"), vec![]).await, Code::Ok);
+
     // The node still serves writes.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !node.is_leader(1)? {
