@@ -36,8 +36,12 @@ const MAX_IN_FLIGHT: usize = 1;
 /// ([`proposer`]). tokio's timer has millisecond resolution, so this is 1-2 ms.
 const LINGER: std::time::Duration = std::time::Duration::from_micros(500);
 /// Rounds the proposer does not linger after a linger in which fewer than half of the
-/// expected clients came back.
+/// expected commands came back.
 const LINGER_BACKOFF: u32 = 16;
+/// The fewest commands answered by the last entry worth lingering for: with a few
+/// clients, merging their commands saves little, and one slow client would cost every
+/// round a timer tick (the consumer-group benchmark, 4 clients, lost two thirds).
+const LINGER_MIN: usize = 16;
 /// Commands gathered into one entry at most (bounded below the gRPC message limit).
 const MAX_BATCH: usize = 4096;
 
@@ -187,9 +191,10 @@ impl ShardHandle {
 /// Gathers submissions into entries: takes everything queued when a slot frees up.
 ///
 /// Linger: the clients the previous entry answered usually send their next command within
-/// a few hundred microseconds (their reply is written, they answer it). When fewer than
-/// those have arrived since, the proposer waits for them (at most [`LINGER`]) so that they
-/// join this entry instead of waiting a whole round for the next one. Without it, 50
+/// a few hundred microseconds (their reply is written, they answer it). When the last
+/// entry answered at least [`LINGER_MIN`] commands and fewer than seven eighths of that
+/// have arrived since, the proposer waits for them (at most [`LINGER`]) so that they join
+/// this entry instead of waiting a whole round for the next one. Without it, 50
 /// clients split into two alternating cohorts of 25, each round's fixed cost (log flush,
 /// one message per follower, their flushes) served half of them.
 async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Submission>) {
@@ -214,11 +219,11 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
             }
         }
         let expected = answered.swap(0, Ordering::Relaxed);
-        if expected > 1 && skip == 0 {
+        if expected >= LINGER_MIN && skip == 0 {
             // Arrivals counted from now: what is queued already came meanwhile.
-            let (from, want) = (n, n + expected - expected / 8);
+            let (from, want) = (n, (n + expected - expected / 8).min(MAX_BATCH));
             let deadline = tokio::time::Instant::now() + LINGER;
-            while n < want.min(MAX_BATCH) {
+            while n < want {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(s)) => {
                         n += s.proposals.len();
