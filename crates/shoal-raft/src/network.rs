@@ -190,8 +190,9 @@ impl Router {
     /// Opens a replication stream to `target` for `group` (gRPC `StreamAppend`): every
     /// request openraft yields is sent as soon as it is made, and the replies come back in
     /// order, so the leader does not wait a round trip between AppendEntries. A stream
-    /// fails if `option.hard_ttl()` (the limit of one request/response RPC) passes with a
-    /// request unanswered; an idle stream (no new entries) stays open.
+    /// fails once a request has gone unanswered for `option.hard_ttl()` (the limit of one
+    /// request/response RPC; detected within twice that); an idle stream (no new
+    /// entries) stays open.
     async fn stream_append<S>(
         &self,
         target: NodeId,
@@ -240,6 +241,10 @@ impl Router {
         let out = futures_util::stream::unfold(Some((replies, count)), move |state| async move {
             let (mut replies, count) = state?;
             loop {
+                // Sent before this wait began: a request among them still unanswered when
+                // the wait ends has been out a full `ttl`. (Counting at the end instead
+                // would fail a request sent just before the end of an idle wait.)
+                let out_before = count.sent.load(Ordering::Relaxed);
                 match tokio::time::timeout(ttl, replies.next()).await {
                     Ok(Some(Ok(reply))) => {
                         count.answered.fetch_add(1, Ordering::Relaxed);
@@ -250,8 +255,7 @@ impl Router {
                     Ok(Some(Err(status))) => return Some((Err(status_error(status)), None)),
                     Ok(None) => return None,
                     Err(_) => {
-                        let c = &count;
-                        if c.sent.load(Ordering::Relaxed) > c.answered.load(Ordering::Relaxed) {
+                        if out_before > count.answered.load(Ordering::Relaxed) {
                             let e = network(timed_out("append reply"));
                             return Some((Err(e), None));
                         }
