@@ -145,8 +145,10 @@ impl Blocked {
                 self.unlink(id, &w.keys);
                 let _ = w.tx.send(r);
             }
-            None if cancelled => self.unlink(id, &w.keys),
-            None if expired => {
+            // Cancelled while the retry ran: by its client's timeout (which now waits for
+            // this outcome) or by a disconnect (nobody listens). Dropping the sender
+            // instead read as a vanished reply, and the client was disconnected.
+            None if cancelled || expired => {
                 self.unlink(id, &w.keys);
                 let _ = w.tx.send(w.timeout_reply.clone());
             }
@@ -257,4 +259,55 @@ fn run_local(shard: &ShardHandle, w: &Waiter, now: u64) -> Option<Bytes> {
         Ok(Parsed::Server(..)) => None,
     })?;
     reply.map(|f| encoded(&f, w.resp3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiter(deadline_ms: Option<u64>) -> (Waiter, oneshot::Receiver<Bytes>) {
+        let (tx, rx) = oneshot::channel();
+        let w = Waiter {
+            keys: vec![Bytes::from_static(b"k")],
+            args: vec![Bytes::from_static(b"BLPOP"), Bytes::from_static(b"k")],
+            retry: Retry::Propose,
+            resp3: false,
+            deadline_ms,
+            timeout_reply: Bytes::from_static(b"*-1\r\n"),
+            tx,
+        };
+        (w, rx)
+    }
+
+    /// A client whose timeout fires while a retry of its command is in flight waits for
+    /// the retry's outcome; if the retry does not serve it, it gets its timeout reply
+    /// (it used to get nothing, and was disconnected).
+    #[test]
+    fn timeout_during_a_retry_that_does_not_serve_answers_the_timeout_reply() {
+        let mut b = Blocked::default();
+        let (w, mut rx) = waiter(Some(1_000));
+        let id = b.add(w);
+        let taken = b.take(b"k");
+        assert_eq!(taken.len(), 1);
+        assert_eq!(b.remove(id), Removal::InFlight);
+        let (id, w) = taken.into_iter().next().expect("taken");
+        b.finish(id, w, None, 500);
+        assert_eq!(rx.try_recv().ok(), Some(Bytes::from_static(b"*-1\r\n")));
+        assert!(b.is_empty());
+        assert_eq!(b.remove(id), Removal::Gone);
+    }
+
+    /// The same race when the retry does serve it: the client gets the served reply.
+    #[test]
+    fn timeout_during_a_retry_that_serves_answers_the_served_reply() {
+        let mut b = Blocked::default();
+        let (w, mut rx) = waiter(None);
+        let id = b.add(w);
+        let taken = b.take(b"k");
+        assert_eq!(b.remove(id), Removal::InFlight);
+        let (id, w) = taken.into_iter().next().expect("taken");
+        b.finish(id, w, Some(Bytes::from_static(b"$1\r\nv\r\n")), 500);
+        assert_eq!(rx.try_recv().ok(), Some(Bytes::from_static(b"$1\r\nv\r\n")));
+        assert!(b.is_empty());
+    }
 }
