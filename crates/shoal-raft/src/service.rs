@@ -48,12 +48,16 @@ fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, Status> {
         .map_err(|e| Status::invalid_argument(format!("undecodable {what}: {e}")))
 }
 
-fn reply<T: Serialize>(v: &T) -> Result<Response<pb::RaftReply>, Status> {
+fn encode_reply<T: Serialize>(v: &T) -> Result<pb::RaftReply, Status> {
     let payload =
         shoal_storage::encode(v).map_err(|e| Status::internal(format!("encode reply: {e}")))?;
-    Ok(Response::new(pb::RaftReply {
+    Ok(pb::RaftReply {
         payload: Bytes::from(payload),
-    }))
+    })
+}
+
+fn reply<T: Serialize>(v: &T) -> Result<Response<pb::RaftReply>, Status> {
+    encode_reply(v).map(Response::new)
 }
 
 fn fatal(e: impl std::fmt::Display) -> Status {
@@ -142,11 +146,7 @@ impl RaftService for RaftGrpc {
             })
         });
         let replies = raft.stream_append(requests).map(|r| match r {
-            Ok(result) => shoal_storage::encode(&result)
-                .map(|p| pb::RaftReply {
-                    payload: Bytes::from(p),
-                })
-                .map_err(|e| Status::internal(format!("encode reply: {e}"))),
+            Ok(result) => encode_reply(&result),
             Err(e) => Err(fatal(e)),
         });
         let why = futures_util::stream::once(async move {
