@@ -22,8 +22,17 @@ pub struct Ctx {
     pub resp3: bool,
     /// The command may block (false inside MULTI/EXEC: it answers as if timed out).
     pub may_block: bool,
-    /// Seed for commands that choose at random (SPOP, SRANDMEMBER, HRANDFIELD, RANDOMKEY).
+    /// Seed for commands that choose at random ([`Ctx::uses_seed`]); 0 for the others,
+    /// so that a replicated entry carries seeds only where they matter.
     pub seed: u64,
+}
+
+impl Ctx {
+    /// Whether the command named `name` (any case) chooses at random, from `seed`.
+    pub fn uses_seed(name: &[u8]) -> bool {
+        const RANDOM: [&[u8]; 4] = [b"spop", b"srandmember", b"hrandfield", b"zrandmember"];
+        RANDOM.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
 }
 
 /// The outcome of applying a command.

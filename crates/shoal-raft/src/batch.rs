@@ -8,15 +8,22 @@
 //! argument at every decode. The commands are decoded (as slices of the buffer, no copy)
 //! only where they are applied.
 //!
-//! The encoding, after a command count:
+//! The encoding:
 //!
 //! ```text
-//! per command: [now_ms: u64 LE][seed: u64 LE][flags: u8][argc: varint]
-//!              argc x ([len: varint][bytes])
-//! flags: 1 = resp3, 2 = may_block
+//! [count: varint]                      (nothing more if count = 0)
+//! [base_ms: u64 LE]                    the first command's now_ms
+//! per command: [flags: u8][now_ms - base_ms: zigzag varint][seed: u64 LE if flags & 4]
+//!              [argc: varint] argc x ([len: varint][bytes])
+//! flags: 1 = resp3, 2 = may_block, 4 = has a seed (else the seed is 0)
 //! ```
 //!
-//! Varints are LEB128. A batch is checked when it is built from bytes (a decoded RPC or
+//! Clocks and seeds are most of a small command's weight (a `SET k v` is ~25 bytes of
+//! arguments), so they are encoded by what they vary by: the commands of one entry were
+//! stamped within a millisecond or two of each other (a delta of one byte), and only the
+//! few commands that choose at random carry a seed ([`shoal_core::Ctx::uses_seed`]).
+//! Every byte saved here is saved in the leader's log, on the wire to each follower and
+//! in each follower's log. Varints are LEB128; the delta wraps (any u64 round-trips). A batch is checked when it is built from bytes (a decoded RPC or
 //! log entry), so a batch that exists always decodes; the storage codec's checksum has
 //! already ruled out corruption by then, this rules out a peer's nonsense.
 
@@ -64,6 +71,7 @@ pub struct Batch {
 
 const RESP3: u8 = 1;
 const MAY_BLOCK: u8 = 2;
+const HAS_SEED: u8 = 4;
 
 impl Batch {
     /// A batch of the given commands, in apply order.
@@ -75,14 +83,22 @@ impl Batch {
             .iter()
             .map(|p| 20 + p.args.iter().map(|a| a.len() + 5).sum::<usize>())
             .sum();
-        let mut w = BytesMut::with_capacity(size + 5);
+        let mut w = BytesMut::with_capacity(size + 13);
         put_varint(&mut w, commands.len() as u64);
+        let base = commands[0].ctx.now_ms;
+        w.put_u64_le(base);
         for p in &commands {
-            w.put_u64_le(p.ctx.now_ms);
-            w.put_u64_le(p.ctx.seed);
+            let c = &p.ctx;
+            let seeded = c.seed != 0;
             w.put_u8(
-                if p.ctx.resp3 { RESP3 } else { 0 } | if p.ctx.may_block { MAY_BLOCK } else { 0 },
+                if c.resp3 { RESP3 } else { 0 }
+                    | if c.may_block { MAY_BLOCK } else { 0 }
+                    | if seeded { HAS_SEED } else { 0 },
             );
+            put_varint(&mut w, zigzag(c.now_ms.wrapping_sub(base)));
+            if seeded {
+                w.put_u64_le(c.seed);
+            }
             put_varint(&mut w, p.args.len() as u64);
             for a in &p.args {
                 put_varint(&mut w, a.len() as u64);
@@ -102,8 +118,12 @@ impl Batch {
         }
         let mut r = Reader { buf: &wire, at: 0 };
         let len = usize::try_from(r.varint()?).map_err(|_| BadBatch("command count"))?;
+        if len == 0 {
+            return Err(BadBatch("command count (zero, not empty)"));
+        }
+        let base = r.u64()?;
         for _ in 0..len {
-            r.take(17)?;
+            r.ctx(base)?;
             let argc = r.varint()?;
             for _ in 0..argc {
                 let n = usize::try_from(r.varint()?).map_err(|_| BadBatch("argument length"))?;
@@ -138,16 +158,20 @@ impl Batch {
             buf: &self.wire,
             at: 0,
         };
-        let left = if self.wire.is_empty() {
-            0
+        // Checked by `new`/`from_wire`.
+        let (left, base) = if self.wire.is_empty() {
+            (0, 0)
         } else {
-            // Checked by `new`/`from_wire`.
-            r.varint().unwrap_or(0) as usize
+            (
+                r.varint().unwrap_or(0) as usize,
+                r.u64().unwrap_or(0),
+            )
         };
         Commands {
             wire: &self.wire,
             at: r.at,
             left,
+            base,
         }
     }
 }
@@ -157,6 +181,8 @@ pub struct Commands<'a> {
     wire: &'a Bytes,
     at: usize,
     left: usize,
+    /// The batch's base clock (`now_ms` deltas are relative to it).
+    base: u64,
 }
 
 impl Commands<'_> {
@@ -173,7 +199,7 @@ impl Commands<'_> {
         };
         // The batch was checked when it was made; a failure here is a bug, answered by
         // ending the iteration rather than a panic.
-        let ctx = r.ctx().ok()?;
+        let ctx = r.ctx(self.base).ok()?;
         args.clear();
         let argc = r.varint().ok()?;
         for _ in 0..argc {
@@ -244,10 +270,13 @@ impl Reader<'_> {
         Ok(u64::from_le_bytes(b))
     }
 
-    fn ctx(&mut self) -> Result<Ctx, BadBatch> {
-        let now_ms = self.u64()?;
-        let seed = self.u64()?;
+    fn ctx(&mut self, base: u64) -> Result<Ctx, BadBatch> {
         let flags = *self.take(1)?.first().ok_or(BadBatch("flags"))?;
+        if flags & !(RESP3 | MAY_BLOCK | HAS_SEED) != 0 {
+            return Err(BadBatch("flags"));
+        }
+        let now_ms = base.wrapping_add(unzigzag(self.varint()?));
+        let seed = if flags & HAS_SEED != 0 { self.u64()? } else { 0 };
         Ok(Ctx {
             now_ms,
             resp3: flags & RESP3 != 0,
@@ -255,6 +284,16 @@ impl Reader<'_> {
             seed,
         })
     }
+}
+
+/// A wrapping difference as a small unsigned number: 0, -1, 1, -2, ... -> 0, 1, 2, 3, ...
+fn zigzag(delta: u64) -> u64 {
+    let d = delta as i64;
+    ((d << 1) ^ (d >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> u64 {
+    (v >> 1) ^ (v & 1).wrapping_neg()
 }
 
 fn put_varint(w: &mut BytesMut, mut v: u64) {
@@ -365,8 +404,38 @@ mod tests {
         // A huge argument count or length must not allocate or panic.
         let mut bogus = BytesMut::new();
         put_varint(&mut bogus, 1);
-        bogus.put_slice(&[0u8; 17]);
+        bogus.put_slice(&[0u8; 10]); // base, flags, delta
         put_varint(&mut bogus, u64::MAX);
         assert!(Batch::from_wire(bogus.freeze()).is_err());
+        // Unknown flags and a count of zero (the empty batch is zero bytes) are refused.
+        let mut wire = Batch::new(sample()).wire.to_vec();
+        wire[9] |= 0x80;
+        assert!(Batch::from_wire(Bytes::from(wire)).is_err());
+        assert!(Batch::from_wire(Bytes::from_static(&[0])).is_err());
+    }
+
+    #[test]
+    fn clocks_and_seeds_cost_bytes_only_when_they_vary() {
+        let ctx = |now_ms, seed| Ctx {
+            now_ms,
+            resp3: false,
+            may_block: true,
+            seed,
+        };
+        // 100 `SET key:000000000042 xxx` stamped over 3 ms: 2 bytes of context each.
+        let set = |ms| p(&[b"SET", b"key:000000000042", b"xxx"], ctx(ms, 0));
+        let b = Batch::new((0..100).map(|i| set(1_700_000_000_000 + i % 3)).collect());
+        assert_eq!(b.encoded_len(), 1 + 8 + 100 * (2 + 1 + 4 + 17 + 4));
+        // Clocks going backwards or wrapping, and seeds, round-trip.
+        let odd = vec![
+            set(5),
+            set(0),
+            set(u64::MAX),
+            p(&[b"SPOP", b"s"], ctx(1, 1)),
+            p(&[b"SPOP", b"s"], ctx(1, u64::MAX)),
+        ];
+        let b = Batch::new(odd.clone());
+        let back = Batch::from_wire(b.wire.clone()).expect("valid");
+        assert_eq!(back.commands().collect::<Vec<_>>(), odd);
     }
 }

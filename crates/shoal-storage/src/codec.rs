@@ -1,7 +1,7 @@
 //! The versioned value encoding for everything this crate writes.
 //!
 //! ```text
-//! [version: u8 = 1][crc32 of body: u32 LE][body: postcard]
+//! [version: u8][crc32 of body: u32 LE][body: postcard]
 //! ```
 //!
 //! Why postcard: openraft's types are serde types (its `serde` feature), and
@@ -16,11 +16,13 @@ use std::io;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The only encoding version written and read today. 2: Raft entries carry their
-/// command batch as one encoded byte string (shoal-raft `batch.rs`); 1 (before
-/// 2026-11) encoded each command and argument as a value of its own. A data directory
-/// or a peer of version 1 is refused with an error naming the version.
-pub const VERSION: u8 = 2;
+/// The only encoding version written and read today. 3: a command batch stores its
+/// commands' clocks as deltas and a seed only where one is used (shoal-raft `batch.rs`);
+/// 2 (2026-11) carried the batch as one byte string with a full clock and seed per
+/// command; 1 (before 2026-11) encoded each command and argument as a value of its own.
+/// A data directory or a peer of an older version is refused with an error naming the
+/// version.
+pub const VERSION: u8 = 3;
 const HEADER: usize = 5;
 
 /// Encodes `value` as `[VERSION][crc32][postcard]`.
