@@ -113,6 +113,18 @@ done
 
 # Memory: 1M string keys key:N -> 3-byte value, loaded with redis-cli --pipe.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# At rest: waits (at most 15 s) until neither server's RSS moved for a second. Shoal
+# snapshots its keyspace and purges its log once writes pause for a second; while the
+# snapshot is written its encoding is resident, and a fixed sleep caught it or not.
+settle() {
+  local prev="" cur
+  for _ in $(seq 1 15); do
+    sleep 1
+    cur="$(rss_kb "$SHOAL_PID") $(rss_kb "$REDIS_PID")"
+    [ "$cur" = "$prev" ] && return 0
+    prev=$cur
+  done
+}
 start_servers
 KEYS=$(scale 1000000)
 python3 - "$KEYS" > "$WORK/keys.resp" <<'PY'
@@ -126,8 +138,7 @@ PY
 base_s=$(rss_kb "$SHOAL_PID"); base_r=$(rss_kb "$REDIS_PID")
 redis-cli -p "$SHOAL_PORT" --pipe < "$WORK/keys.resp" >/dev/null
 redis-cli -p "$REDIS_PORT" --pipe < "$WORK/keys.resp" >/dev/null
-# At rest: both servers finish background work (shoal's last snapshot and heap trim).
-sleep 3
+settle
 s_kb=$(rss_kb "$SHOAL_PID"); r_kb=$(rss_kb "$REDIS_PID")
 echo
 printf '%-34s %14s %14s %8s\n' "memory ($KEYS keys)" "shoal RSS KiB" "redis RSS KiB" "ratio"
@@ -139,7 +150,7 @@ start_servers
 base_s=$(rss_kb "$SHOAL_PID"); base_r=$(rss_kb "$REDIS_PID")
 redis-benchmark -p "$SHOAL_PORT" -c 50 -n "$KEYS" -P 16 XADD mem:stream '*' sensor temp value 22.5 >/dev/null 2>&1
 redis-benchmark -p "$REDIS_PORT" -c 50 -n "$KEYS" -P 16 XADD mem:stream '*' sensor temp value 22.5 >/dev/null 2>&1
-sleep 3
+settle
 s_kb=$(rss_kb "$SHOAL_PID"); r_kb=$(rss_kb "$REDIS_PID")
 printf '%-34s %14s %14s %8s\n' "memory ($KEYS XADDs)" "shoal RSS KiB" "redis RSS KiB" "ratio"
 awk -v s="$s_kb" -v r="$r_kb" 'BEGIN { printf "%-34s %14d %14d %8.2f\n", "RSS holding the stream", s, r, s / r }'
