@@ -113,15 +113,20 @@ done
 
 # Memory: 1M string keys key:N -> 3-byte value, loaded with redis-cli --pipe.
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-# At rest: waits (at most 15 s) until neither server's RSS moved for a second. Shoal
+# At rest: waits (at most 20 s) until neither server's RSS moved for two seconds. Shoal
 # snapshots its keyspace and purges its log once writes pause for a second; while the
 # snapshot is written its encoding is resident, and a fixed sleep caught it or not.
 settle() {
-  local prev="" cur
-  for _ in $(seq 1 15); do
+  local prev="" cur same=0
+  for _ in $(seq 1 20); do
     sleep 1
     cur="$(rss_kb "$SHOAL_PID") $(rss_kb "$REDIS_PID")"
-    [ "$cur" = "$prev" ] && return 0
+    if [ "$cur" = "$prev" ]; then
+      same=$((same + 1))
+      [ "$same" -ge 2 ] && return 0
+    else
+      same=0
+    fi
     prev=$cur
   done
 }
