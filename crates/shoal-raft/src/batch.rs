@@ -162,10 +162,7 @@ impl Batch {
         let (left, base) = if self.wire.is_empty() {
             (0, 0)
         } else {
-            (
-                r.varint().unwrap_or(0) as usize,
-                r.u64().unwrap_or(0),
-            )
+            (r.varint().unwrap_or(0) as usize, r.u64().unwrap_or(0))
         };
         Commands {
             wire: &self.wire,
@@ -276,7 +273,11 @@ impl Reader<'_> {
             return Err(BadBatch("flags"));
         }
         let now_ms = base.wrapping_add(unzigzag(self.varint()?));
-        let seed = if flags & HAS_SEED != 0 { self.u64()? } else { 0 };
+        let seed = if flags & HAS_SEED != 0 {
+            self.u64()?
+        } else {
+            0
+        };
         Ok(Ctx {
             now_ms,
             resp3: flags & RESP3 != 0,

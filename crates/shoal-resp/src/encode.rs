@@ -77,6 +77,7 @@ pub fn encode(frame: &Frame, proto: Protocol, out: &mut BytesMut) {
                 bulk(out, n);
             }
         }
+        Frame::Raw(encoded) => out.put_slice(encoded),
         Frame::Verbatim(format, text) => {
             if resp3 {
                 header(out, b'=', text.len() + 4);
@@ -89,6 +90,52 @@ pub fn encode(frame: &Frame, proto: Protocol, out: &mut BytesMut) {
                 bulk(out, text);
             }
         }
+    }
+}
+
+/// Writes the elements of an array reply straight into one buffer, for replies that
+/// RESP2 and RESP3 encode alike; [`ArrayWriter::finish`] makes them a [`Frame::Raw`].
+#[derive(Default)]
+pub struct ArrayWriter {
+    body: BytesMut,
+    len: usize,
+}
+
+impl ArrayWriter {
+    /// Counts one more top-level element; write it with the methods below.
+    pub fn element(&mut self) -> &mut Self {
+        self.len += 1;
+        self
+    }
+
+    /// Writes an array header of `len` elements (nested inside an element).
+    pub fn array(&mut self, len: usize) -> &mut Self {
+        header(&mut self.body, b'*', len);
+        self
+    }
+
+    /// Writes a bulk string.
+    pub fn bulk(&mut self, data: &[u8]) -> &mut Self {
+        bulk(&mut self.body, data);
+        self
+    }
+
+    /// Top-level elements so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no element was written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The array as one encoded reply.
+    pub fn finish(self) -> Frame {
+        let mut out = BytesMut::with_capacity(self.body.len() + 16);
+        header(&mut out, b'*', self.len);
+        out.put_slice(&self.body);
+        Frame::Raw(out.freeze())
     }
 }
 

@@ -37,9 +37,39 @@ pub enum Frame {
     Verbatim([u8; 3], Bytes),
     /// RESP3 `>N\r\n...` out-of-band push; RESP2 array.
     Push(Vec<Frame>),
+    /// A reply already encoded, written as is. Only for shapes RESP2 and RESP3 encode
+    /// alike (arrays of bulks and integers): built with [`crate::encode::ArrayWriter`]
+    /// where a long reply would otherwise be a tree of small allocations (an XRANGE of
+    /// 100 entries was ~700).
+    Raw(Bytes),
 }
 
 impl Frame {
+    /// The frame with every [`Frame::Raw`] in it decoded into the frames it encodes, for
+    /// code that inspects a reply rather than sending it (tests, mostly).
+    pub fn expand_raw(self) -> Frame {
+        let all = |v: Vec<Frame>| v.into_iter().map(Frame::expand_raw).collect();
+        match self {
+            Frame::Raw(encoded) => {
+                let mut buf = bytes::BytesMut::from(&encoded[..]);
+                match crate::reply::parse_reply(&mut buf) {
+                    Ok(Some(f)) if buf.is_empty() => f,
+                    _ => Frame::Error(Bytes::from_static(b"ERR malformed raw reply")),
+                }
+            }
+            Frame::Array(v) => Frame::Array(all(v)),
+            Frame::Set(v) => Frame::Set(all(v)),
+            Frame::Push(v) => Frame::Push(all(v)),
+            Frame::Map(pairs) => Frame::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k.expand_raw(), v.expand_raw()))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     /// `+OK`
     pub fn ok() -> Frame {
         Frame::Simple(Bytes::from_static(b"OK"))

@@ -43,6 +43,8 @@ pub mod frame;
 pub mod reply;
 
 pub use decode::{Limits, ProtocolError, RequestDecoder, split_args};
-pub use encode::{FormattedDouble, double_digits, encode, encode_command, format_double};
+pub use encode::{
+    ArrayWriter, FormattedDouble, double_digits, encode, encode_command, format_double,
+};
 pub use frame::{Frame, Protocol};
 pub use reply::parse_reply;

@@ -212,3 +212,36 @@ fn commands() {
     encode_command(&[b"SET", b"key", b""], &mut out);
     assert_eq!(&out[..], b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$0\r\n\r\n");
 }
+
+/// An array written with `ArrayWriter` encodes, and expands back, as the frames it stands for.
+#[test]
+fn array_writer_matches_the_frames_it_replaces() {
+    let mut w = shoal_resp::ArrayWriter::default();
+    w.element()
+        .array(2)
+        .bulk(b"1-0")
+        .array(2)
+        .bulk(b"f")
+        .bulk(b"");
+    w.element().bulk(b"x");
+    let frames = Frame::Array(vec![
+        Frame::Array(vec![
+            Frame::Bulk(b("1-0")),
+            Frame::Array(vec![Frame::Bulk(b("f")), Frame::Bulk(b(""))]),
+        ]),
+        Frame::Bulk(b("x")),
+    ]);
+    assert_eq!(w.len(), 2);
+    let raw = w.finish();
+    for proto in [Protocol::Resp2, Protocol::Resp3] {
+        let (mut x, mut y) = (BytesMut::new(), BytesMut::new());
+        encode(&raw, proto, &mut x);
+        encode(&frames, proto, &mut y);
+        assert_eq!(x, y);
+    }
+    assert_eq!(raw.expand_raw(), frames);
+    assert_eq!(
+        shoal_resp::ArrayWriter::default().finish().expand_raw(),
+        Frame::Array(vec![])
+    );
+}

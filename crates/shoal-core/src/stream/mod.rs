@@ -12,7 +12,7 @@
 //!
 //! Time comes only from [`Ctx::now_ms`]: `XADD *` IDs, delivery and idle times.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use shoal_resp::Frame;
 
 use crate::command::{Command, Ctx, Reply};
@@ -119,13 +119,61 @@ pub(crate) fn write_stream<'a>(
 }
 
 /// `[id, [field, value, ...]]`, an entry as every stream reply shows it.
+///
+/// The ID and every field and value are copied into one buffer that the bulks slice: one
+/// allocation for the entry's strings instead of one per string (an XRANGE of 100
+/// two-field entries made 500 of them).
 pub(crate) fn entry_frame(e: &chunk::EntryRef<'_>) -> Frame {
+    let mut digits = [0u8; 41];
+    let id = id_text(e.id, &mut digits);
+    let size = id.len()
+        + e.fields
+            .iter()
+            .map(|(f, v)| f.len() + v.len())
+            .sum::<usize>();
+    let mut buf = BytesMut::with_capacity(size);
+    buf.extend_from_slice(id);
+    for (f, v) in &e.fields {
+        buf.extend_from_slice(f);
+        buf.extend_from_slice(v);
+    }
+    let buf = buf.freeze();
+    let mut at = 0;
+    let mut next = |len: usize| {
+        at += len;
+        Frame::Bulk(buf.slice(at - len..at))
+    };
+    let id = next(id.len());
     let mut fv = Vec::with_capacity(e.fields.len() * 2);
     for (f, v) in &e.fields {
-        fv.push(Frame::bulk(f));
-        fv.push(Frame::bulk(v));
+        fv.push(next(f.len()));
+        fv.push(next(v.len()));
     }
-    Frame::Array(vec![e.id.frame(), Frame::Array(fv)])
+    Frame::Array(vec![id, Frame::Array(fv)])
+}
+
+/// `<ms>-<seq>` written into `buf` (u64::MAX is 20 digits), without allocating.
+fn id_text(id: StreamId, buf: &mut [u8; 41]) -> &[u8] {
+    let (mut a, mut b) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (ms, seq) = (a.format(id.ms).as_bytes(), b.format(id.seq).as_bytes());
+    buf[..ms.len()].copy_from_slice(ms);
+    buf[ms.len()] = b'-';
+    buf[ms.len() + 1..][..seq.len()].copy_from_slice(seq);
+    &buf[..ms.len() + 1 + seq.len()]
+}
+
+/// Writes an entry as [`entry_frame`] shows it into a reply being encoded: the replies
+/// that list many entries (XRANGE, XREAD, XREADGROUP) are written straight to their
+/// encoding instead of a tree of frames (malloc and free were a third of an XRANGE).
+pub(crate) fn write_entry(w: &mut shoal_resp::ArrayWriter, e: &chunk::EntryRef<'_>) {
+    let mut digits = [0u8; 41];
+    w.element()
+        .array(2)
+        .bulk(id_text(e.id, &mut digits))
+        .array(e.fields.len() * 2);
+    for (f, v) in &e.fields {
+        w.bulk(f).bulk(v);
+    }
 }
 
 /// The entry `id` of `s` as a reply, or None if it does not exist.

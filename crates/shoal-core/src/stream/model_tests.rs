@@ -130,7 +130,7 @@ impl Model {
 
 fn frame_of(r: Reply) -> Frame {
     match r {
-        Reply::Frame(f) => f,
+        Reply::Frame(f) => f.expand_raw(),
         Reply::Block(_) => Frame::simple("BLOCKED"),
     }
 }

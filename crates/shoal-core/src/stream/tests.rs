@@ -713,7 +713,7 @@ fn ctx_at(now: u64) -> Ctx {
 
 fn frame(r: Reply) -> Frame {
     match r {
-        Reply::Frame(f) => f,
+        Reply::Frame(f) => f.expand_raw(),
         Reply::Block(_) => Frame::simple("BLOCKED"),
     }
 }

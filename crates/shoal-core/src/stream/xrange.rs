@@ -4,7 +4,7 @@ use bytes::Bytes;
 use shoal_resp::Frame;
 
 use super::id::{StreamId, parse_range_end, parse_range_start};
-use super::{StreamCommand, cmd, entry_frame, read_stream};
+use super::{StreamCommand, cmd, read_stream, write_entry};
 use crate::args::{ParseResult, is, parse_i64};
 use crate::command::{Command, Ctx};
 use crate::db::Db;
@@ -68,12 +68,12 @@ impl XRange {
             return Frame::NullArray;
         }
         let limit = self.count.unwrap_or(u64::MAX);
-        let mut out = Vec::new();
+        let mut out = shoal_resp::ArrayWriter::default();
         s.range(self.start, self.end, self.rev, |e| {
-            out.push(entry_frame(e));
+            write_entry(&mut out, e);
             (out.len() as u64) < limit
         });
-        Frame::Array(out)
+        out.finish()
     }
 }
 

@@ -11,7 +11,7 @@ use shoal_resp::Frame;
 
 use super::id::{INVALID_ID, StreamId, parse_id_generic};
 use super::types::{Group, Stream};
-use super::{StreamCommand, c_str, cmd, entry_frame, read_stream};
+use super::{StreamCommand, c_str, cmd, read_stream, write_entry};
 use crate::args::{ParseResult, is, parse_i64_strict};
 use crate::command::{Block, Command, Ctx, Reply};
 use crate::db::{Db, class};
@@ -453,22 +453,22 @@ fn read_new(s: &Stream, gt: StreamId, count: u64) -> Option<Frame> {
     }
     let start = gt.incr()?;
     let limit = if count == 0 { u64::MAX } else { count };
-    let mut out = Vec::new();
+    let mut out = shoal_resp::ArrayWriter::default();
     s.range(start, StreamId::MAX, false, |e| {
-        out.push(entry_frame(e));
+        write_entry(&mut out, e);
         (out.len() as u64) < limit
     });
-    Some(Frame::Array(out))
+    Some(out.finish())
 }
 
 /// New entries for a group consumer: moves the group's last ID and fills the PELs.
 fn serve_new(s: &Stream, g: &mut Group, cname: &Bytes, count: u64, noack: bool, now: i64) -> Frame {
     let limit = if count == 0 { u64::MAX } else { count };
-    let mut frames = Vec::new();
+    let mut frames = shoal_resp::ArrayWriter::default();
     let mut ids = Vec::new();
     if let Some(start) = g.last_id.incr() {
         s.range(start, StreamId::MAX, false, |e| {
-            frames.push(entry_frame(e));
+            write_entry(&mut frames, e);
             ids.push(e.id);
             (frames.len() as u64) < limit
         });
@@ -492,7 +492,7 @@ fn serve_new(s: &Stream, g: &mut Group, cname: &Bytes, count: u64, noack: bool, 
     {
         c.active_time = now;
     }
-    Frame::Array(frames)
+    frames.finish()
 }
 
 /// A consumer's own pending entries after `gt` (re-delivered: time and count bump).
