@@ -181,26 +181,27 @@ impl CommandSpec {
 
     /// Indices of the key arguments in `args` (name at index 0).
     pub fn key_positions(&self, args: &[Bytes]) -> Vec<usize> {
-        if let Some(f) = self.keys {
-            return f(args);
+        match self.keys {
+            Some(f) => f(args),
+            None => self.fixed_key_positions(args).collect(),
         }
-        if self.first_key <= 0 {
-            return Vec::new();
-        }
+    }
+
+    /// The key positions of a command whose keys sit at fixed steps (not
+    /// [`flags::MOVABLEKEYS`]), without allocating: every request with keys walks them.
+    pub fn fixed_key_positions(&self, args: &[Bytes]) -> impl Iterator<Item = usize> + use<> {
         let len = args.len() as i32;
-        let last = if self.last_key < 0 {
+        let last = if self.first_key <= 0 || self.keys.is_some() {
+            -1
+        } else if self.last_key < 0 {
             len + self.last_key
         } else {
             self.last_key.min(len - 1)
         };
-        let step = self.step.max(1);
-        let mut out = Vec::new();
-        let mut i = self.first_key;
-        while i <= last {
-            out.push(i as usize);
-            i += step;
-        }
-        out
+        let step = self.step.max(1) as usize;
+        (self.first_key.max(0)..=last)
+            .step_by(step)
+            .map(|i| i as usize)
     }
 }
 

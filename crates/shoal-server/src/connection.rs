@@ -583,21 +583,32 @@ fn key_slot(spec: &CommandSpec, args: &[Bytes]) -> Result<KeySlot, Frame> {
             .get(i)
             .map_or(KeySlot::None, |k| KeySlot::Key(k.clone())));
     }
-    let mut slot = None;
-    for p in spec.key_positions(args) {
-        let Some(k) = args.get(p) else { continue };
-        let s = shoal_slots::key_slot(k);
-        match slot {
-            None => slot = Some(s),
-            Some(x) if x != s => {
-                return Err(Frame::static_error(
-                    "CROSSSLOT Keys in request don't hash to the same slot",
-                ));
-            }
-            _ => {}
+    // The first key's hashed part and slot. A key with the same hashed part (MSET's keys
+    // usually share a hash tag) needs no CRC: hashing every key was ~8% of an MSET.
+    let mut first: Option<(&[u8], u16)> = None;
+    let mut same_slot = |p: usize| {
+        let Some(k) = args.get(p) else {
+            return true;
+        };
+        let tag = shoal_slots::hash_tag(k);
+        match first {
+            None => first = Some((tag, shoal_slots::tag_slot(tag))),
+            Some((t, _)) if t == tag => {}
+            Some((_, s)) if shoal_slots::tag_slot(tag) == s => {}
+            Some(_) => return false,
         }
+        true
+    };
+    let all_same = match spec.keys {
+        Some(_) => spec.key_positions(args).into_iter().all(&mut same_slot),
+        None => spec.fixed_key_positions(args).all(&mut same_slot),
+    };
+    if !all_same {
+        return Err(Frame::static_error(
+            "CROSSSLOT Keys in request don't hash to the same slot",
+        ));
     }
-    Ok(slot.map_or(KeySlot::None, KeySlot::Slot))
+    Ok(first.map_or(KeySlot::None, |(_, s)| KeySlot::Slot(s)))
 }
 
 /// How a batch of buffered requests ended.

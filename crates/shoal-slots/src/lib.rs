@@ -10,7 +10,13 @@ pub const SLOT_COUNT: u16 = 16384;
 
 /// The hash slot of `key`.
 pub fn key_slot(key: &[u8]) -> u16 {
-    crc16::State::<crc16::XMODEM>::calculate(hash_tag(key)) % SLOT_COUNT
+    tag_slot(hash_tag(key))
+}
+
+/// The hash slot of a key's hashed part ([`hash_tag`]): keys whose hashed parts are
+/// equal share a slot without computing it twice.
+pub fn tag_slot(hashed: &[u8]) -> u16 {
+    crc16::State::<crc16::XMODEM>::calculate(hashed) % SLOT_COUNT
 }
 
 /// The part of `key` that is hashed: the hash tag if there is a non-empty one, else the key.
@@ -74,6 +80,7 @@ mod tests {
         assert_eq!(hash_tag(b"foo{{bar}}"), b"{bar");
         assert_eq!(hash_tag(b"foo{bar}{zap}"), b"bar");
         assert_eq!(key_slot(b"foo{bar}{zap}"), key_slot(b"bar"));
+        assert_eq!(tag_slot(hash_tag(b"key:{tag}:1")), key_slot(b"key:{tag}:2"));
         // Values Redis reports for CLUSTER KEYSLOT.
         assert_eq!(key_slot(b"foo"), 12182);
         assert_eq!(key_slot(b"bar"), 5061);
