@@ -146,3 +146,20 @@ pub fn parse_found(
         None => Ok(Parsed::Server(spec, name)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Ctx;
+
+    /// Every command whose apply reads `ctx.seed` is named here (a command missing would
+    /// always draw from seed 0), in any case; the rest carry no seed.
+    #[test]
+    fn seeded_commands() {
+        for name in ["SPOP", "srandmember", "HRandField", "zrandmember"] {
+            assert!(Ctx::uses_seed(name.as_bytes()), "{name}");
+        }
+        for name in ["SET", "XADD", "spo", "spopx", ""] {
+            assert!(!Ctx::uses_seed(name.as_bytes()), "{name}");
+        }
+    }
+}
