@@ -151,8 +151,8 @@ pub fn parse_found(
 mod tests {
     use super::Ctx;
 
-    /// Every command whose apply reads `ctx.seed` is named here (a command missing would
-    /// always draw from seed 0), in any case; the rest carry no seed.
+    /// The commands that read `ctx.seed` (set.rs, hash.rs, zset: a command missing here
+    /// would always draw from seed 0) are recognised in any case; the rest carry no seed.
     #[test]
     fn seeded_commands() {
         for name in ["SPOP", "srandmember", "HRandField", "zrandmember"] {
