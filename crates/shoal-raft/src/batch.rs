@@ -23,9 +23,11 @@
 //! stamped within a millisecond or two of each other (a delta of one byte), and only the
 //! few commands that choose at random carry a seed ([`shoal_core::Ctx::uses_seed`]).
 //! Every byte saved here is saved in the leader's log, on the wire to each follower and
-//! in each follower's log. Varints are LEB128; the delta wraps (any u64 round-trips). A batch is checked when it is built from bytes (a decoded RPC or
-//! log entry), so a batch that exists always decodes; the storage codec's checksum has
-//! already ruled out corruption by then, this rules out a peer's nonsense.
+//! in each follower's log. Varints are LEB128; the delta wraps (any u64 round-trips).
+//!
+//! A batch is checked when it is built from bytes (a decoded RPC or log entry), so a
+//! batch that exists always decodes; the storage codec's checksum has already ruled out
+//! corruption by then, this rules out a peer's nonsense.
 
 use std::fmt;
 

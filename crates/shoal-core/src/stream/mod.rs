@@ -12,7 +12,7 @@
 //!
 //! Time comes only from [`Ctx::now_ms`]: `XADD *` IDs, delivery and idle times.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use shoal_resp::Frame;
 
 use crate::command::{Command, Ctx, Reply};
@@ -118,38 +118,15 @@ pub(crate) fn write_stream<'a>(
     }
 }
 
-/// `[id, [field, value, ...]]`, an entry as every stream reply shows it.
-///
-/// The ID and every field and value are copied into one buffer that the bulks slice: one
-/// allocation for the entry's strings instead of one per string (an XRANGE of 100
-/// two-field entries made 500 of them).
+/// `[id, [field, value, ...]]`, an entry as every stream reply shows it (the replies that
+/// list many entries write it with [`write_entry`] instead).
 pub(crate) fn entry_frame(e: &chunk::EntryRef<'_>) -> Frame {
-    let mut digits = [0u8; 41];
-    let id = id_text(e.id, &mut digits);
-    let size = id.len()
-        + e.fields
-            .iter()
-            .map(|(f, v)| f.len() + v.len())
-            .sum::<usize>();
-    let mut buf = BytesMut::with_capacity(size);
-    buf.extend_from_slice(id);
-    for (f, v) in &e.fields {
-        buf.extend_from_slice(f);
-        buf.extend_from_slice(v);
-    }
-    let buf = buf.freeze();
-    let mut at = 0;
-    let mut next = |len: usize| {
-        at += len;
-        Frame::Bulk(buf.slice(at - len..at))
-    };
-    let id = next(id.len());
     let mut fv = Vec::with_capacity(e.fields.len() * 2);
     for (f, v) in &e.fields {
-        fv.push(next(f.len()));
-        fv.push(next(v.len()));
+        fv.push(Frame::bulk(f));
+        fv.push(Frame::bulk(v));
     }
-    Frame::Array(vec![id, Frame::Array(fv)])
+    Frame::Array(vec![e.id.frame(), Frame::Array(fv)])
 }
 
 /// `<ms>-<seq>` written into `buf` (u64::MAX is 20 digits), without allocating.
