@@ -41,8 +41,11 @@ pub struct Outbox {
     /// Registry clock (ms, +1 so 0 means "not over the soft limit") when usage first
     /// exceeded the soft limit.
     soft_since: AtomicU64,
-    data: Notify,
-    close: Notify,
+    /// Wakes the connection task: a message was pushed, the client was closed, or its
+    /// owner [kicked](Outbox::kick) it. One notifier for every reason, so that the task
+    /// waits on one future besides its socket: registering a waiter is a lock, and the
+    /// task registers one per request it reads.
+    wake: Notify,
 }
 
 impl Default for Outbox {
@@ -59,8 +62,7 @@ impl Outbox {
             resp3: AtomicBool::new(resp3),
             closed: AtomicBool::new(false),
             soft_since: AtomicU64::new(0),
-            data: Notify::new(),
-            close: Notify::new(),
+            wake: Notify::new(),
         }
     }
 
@@ -103,7 +105,7 @@ impl Outbox {
             return self.close_now();
         }
         self.lock().push_back(msg.clone());
-        self.data.notify_one();
+        self.wake.notify_one();
         false
     }
 
@@ -132,7 +134,7 @@ impl Outbox {
         }
         let dropped = std::mem::take(&mut *self.lock());
         drop(dropped);
-        self.close.notify_one();
+        self.wake.notify_one();
         true
     }
 
@@ -158,17 +160,17 @@ impl Outbox {
             });
     }
 
-    /// Resolves when a message was pushed since the last wake-up (may wake spuriously).
-    pub async fn data(&self) {
-        self.data.notified().await
+    /// Wakes the connection task for a reason of the owner's (the server's CLIENT KILL):
+    /// the task checks that reason when [`Outbox::woken`] resolves.
+    pub fn kick(&self) {
+        self.wake.notify_one();
     }
 
-    /// Resolves when the client has been closed for its limits.
-    pub async fn closed(&self) {
-        if self.is_closed() {
-            return;
-        }
-        self.close.notified().await;
+    /// Resolves once something happened since the last wake-up: a message was pushed,
+    /// the client was closed (check [`Outbox::is_closed`]) or kicked. May resolve
+    /// spuriously; a wake-up with no waiter is kept for the next call.
+    pub async fn woken(&self) {
+        self.wake.notified().await
     }
 }
 

@@ -34,6 +34,7 @@ pub use batch::Batch;
 pub use batch::Commands;
 pub use batch::Proposal;
 pub use node::Error;
+pub use node::GroupHandle;
 pub use node::Node;
 pub use node::NodeConfig;
 pub use service::RaftGrpc;

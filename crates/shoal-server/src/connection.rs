@@ -353,7 +353,7 @@ impl Session {
             }
             let ctxs: Vec<Ctx> = run.iter().map(|p| self.ctx(false, &p.args)).collect();
             let proto = self.proto;
-            let done = shard.with_db(|db| {
+            shard.with_db(|db| {
                 for (p, ctx) in run.into_iter().zip(ctxs) {
                     let f = match p.apply_read(db, &ctx) {
                         Reply::Frame(f) => f,
@@ -362,13 +362,6 @@ impl Session {
                     encode(&f, proto, out);
                 }
             });
-            if done.is_none() {
-                encode(
-                    &Frame::static_error("CLUSTERDOWN The cluster is down"),
-                    proto,
-                    out,
-                );
-            }
         }
     }
 
@@ -461,20 +454,12 @@ impl Session {
             }
         });
         match result {
-            Some(Ok(parked)) => {
+            Ok(parked) => {
                 shard.update_tracking();
                 Some(parked)
             }
-            Some(Err(f)) => {
+            Err(f) => {
                 encode(&f, self.proto, out);
-                None
-            }
-            None => {
-                encode(
-                    &Frame::static_error("CLUSTERDOWN The cluster is down"),
-                    self.proto,
-                    out,
-                );
                 None
             }
         }
@@ -670,48 +655,93 @@ impl Out {
         self.buf.len() + self.chunks.iter().map(Bytes::len).sum::<usize>()
     }
 
-    /// Writes everything (one vectored write per up to 64 chunks).
+    /// Writes everything: `buf` alone with one write, chunks with one vectored write per
+    /// up to 64 of them. Cancel-safe: what was written is dropped from `self` after each
+    /// write, so a caller may drop this future and call again.
     async fn write_to(&mut self, socket: &mut TcpStream) -> std::io::Result<()> {
-        if self.chunks.is_empty() {
-            socket.write_all(&self.buf).await?;
-            self.buf.clear();
-            if self.buf.capacity() > 1 << 20 {
-                self.buf = BytesMut::with_capacity(16 * 1024);
-            }
-            return Ok(());
-        }
-        self.seal();
-        while !self.chunks.is_empty() {
-            let n = {
-                let mut iov = [IoSlice::new(&[]); 64];
-                let mut k = 0;
-                for (slot, c) in iov.iter_mut().zip(self.chunks.iter()) {
-                    *slot = IoSlice::new(c);
-                    k += 1;
+        loop {
+            let n = if self.chunks.is_empty() {
+                if self.buf.is_empty() {
+                    break;
                 }
+                socket.write(&self.buf).await?
+            } else {
+                self.seal();
+                let mut iov = [IoSlice::new(&[]); 64];
+                let k = self.slices(&mut iov);
                 socket.write_vectored(&iov[..k]).await?
             };
-            if n == 0 {
-                return Err(std::io::ErrorKind::WriteZero.into());
-            }
-            let mut left = n;
-            while left > 0 {
-                let Some(front) = self.chunks.front_mut() else {
+            self.consume(n)?;
+        }
+        self.written_all();
+        Ok(())
+    }
+
+    /// Writes what the socket takes without waiting. Ok(true) once everything is written.
+    fn try_write(&mut self, socket: &TcpStream) -> std::io::Result<bool> {
+        loop {
+            let r = if self.chunks.is_empty() {
+                if self.buf.is_empty() {
                     break;
-                };
-                if front.len() <= left {
-                    left -= front.len();
-                    self.chunks.pop_front();
-                } else {
-                    let _ = front.split_to(left);
-                    left = 0;
                 }
+                socket.try_write(&self.buf)
+            } else {
+                self.seal();
+                let mut iov = [IoSlice::new(&[]); 64];
+                let k = self.slices(&mut iov);
+                socket.try_write_vectored(&iov[..k])
+            };
+            match r {
+                Ok(n) => self.consume(n)?,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
             }
         }
+        self.written_all();
+        Ok(true)
+    }
+
+    /// Fills `iov` with the chunks to write next (`buf` sealed); returns how many.
+    fn slices<'a>(&'a self, iov: &mut [IoSlice<'a>; 64]) -> usize {
+        let mut k = 0;
+        for (slot, c) in iov.iter_mut().zip(self.chunks.iter()) {
+            *slot = IoSlice::new(c);
+            k += 1;
+        }
+        k
+    }
+
+    /// Drops the first `n` bytes, which were written.
+    fn consume(&mut self, n: usize) -> std::io::Result<()> {
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        if self.chunks.is_empty() {
+            bytes::Buf::advance(&mut self.buf, n);
+            return Ok(());
+        }
+        let mut left = n;
+        while left > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if front.len() <= left {
+                left -= front.len();
+                self.chunks.pop_front();
+            } else {
+                let _ = front.split_to(left);
+                left = 0;
+            }
+        }
+        Ok(())
+    }
+
+    /// After everything was written: gives a grown buffer back (a big reply's).
+    fn written_all(&mut self) {
+        self.buf.clear();
         if self.buf.capacity() > 1 << 20 {
             self.buf = BytesMut::with_capacity(16 * 1024);
         }
-        Ok(())
     }
 }
 
@@ -840,10 +870,31 @@ async fn flush(
         .stats
         .net_output_bytes
         .fetch_add(out.len() as u64, Ordering::Relaxed);
-    let ok = tokio::select! {
-        r = out.write_to(socket) => r.is_ok(),
-        _ = info.kill.notified() => false,
-        _ = outbox.closed() => false,
+    // Replies usually fit the socket's buffer: written at once, without registering for
+    // wake-ups (a lock each time). Only a full socket waits, and then a kill or a close
+    // for the output buffer limits ends the wait.
+    let ok = match out.try_write(socket) {
+        Ok(true) => true,
+        Err(_) => false,
+        Ok(false) => {
+            let mut other = false;
+            let ok = loop {
+                tokio::select! {
+                    r = out.write_to(socket) => break r.is_ok(),
+                    _ = outbox.woken() => {
+                        if outbox.is_closed() || info.is_killed() {
+                            break false;
+                        }
+                        other = true;
+                    }
+                }
+            };
+            if other {
+                // A message pushed meanwhile: the read loop's wait must see it.
+                outbox.kick();
+            }
+            ok
+        }
     };
     outbox.written(std::mem::take(&mut out.pushed));
     ok
@@ -853,7 +904,7 @@ async fn flush(
 pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientInfo>) {
     let _ = socket.set_nodelay(true);
     let authed = shared.runtime().requirepass.is_none();
-    let outbox = Arc::new(Outbox::new(false));
+    let outbox = info.outbox.clone();
     let mut session = Session {
         shared: shared.clone(),
         info: info.clone(),
@@ -902,7 +953,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                     cancel_wait(&shared, parked.id);
                     break;
                 }
-                let reply = wait_blocked(&shared, &mut socket, &mut inbuf, &outbox, parked).await;
+                let reply = wait_blocked(&shared, &mut socket, &mut inbuf, &info, parked).await;
                 match reply {
                     Some(b) => {
                         // Messages pushed while blocked, then the reply.
@@ -930,9 +981,12 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
                     shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
                 }
             },
-            _ = outbox.data() => out.drain(&outbox),
-            _ = outbox.closed() => break,
-            _ = info.kill.notified() => break,
+            _ = outbox.woken() => {
+                if outbox.is_closed() || info.is_killed() {
+                    break;
+                }
+                out.drain(&outbox);
+            }
         }
     }
     shared.pubsub.remove_client(info.id);
@@ -946,14 +1000,15 @@ fn cancel_wait(shared: &Shared, id: u64) {
 
 /// Waits for a blocked command's reply. Keeps reading (and buffering) what the client
 /// sends meanwhile so a disconnect is noticed, and writes Pub/Sub messages (RESP3
-/// subscribers may block). Returns None if the client went away.
+/// subscribers may block). Returns None if the client went away or was killed.
 async fn wait_blocked(
     shared: &Shared,
     socket: &mut TcpStream,
     inbuf: &mut BytesMut,
-    outbox: &Outbox,
+    info: &ClientInfo,
     parked: Parked,
 ) -> Option<Bytes> {
+    let outbox = &info.outbox;
     let Parked {
         id,
         mut rx,
@@ -999,21 +1054,15 @@ async fn wait_blocked(
                 }
                 Ok(_) => {}
             },
-            _ = outbox.data() => {
-                pushes.drain(outbox);
-                let ok = tokio::select! {
-                    r = pushes.write_to(socket) => r.is_ok(),
-                    _ = outbox.closed() => false,
+            _ = outbox.woken() => {
+                let ok = !outbox.is_closed() && !info.is_killed() && {
+                    pushes.drain(outbox);
+                    flush(shared, socket, &mut pushes, info, outbox).await
                 };
-                outbox.written(std::mem::take(&mut pushes.pushed));
                 if !ok {
                     cancel_wait(shared, id);
                     break None;
                 }
-            }
-            _ = outbox.closed() => {
-                cancel_wait(shared, id);
-                break None;
             }
         }
     };

@@ -104,7 +104,8 @@ async fn run(config: Config) -> Result<(), String> {
             let _ = raft.trigger().elect(false).await;
         }
     }
-    let handle = ShardHandle::start(node.clone(), shard::GROUP);
+    let handle = ShardHandle::start(node.clone(), shard::GROUP)
+        .map_err(|e| format!("cannot start the shard: {e}"))?;
     // Serve clients once a leader is known (a restarting single node replays its log
     // first), or after a few seconds regardless: a node of a cluster that has not formed
     // yet still answers, with CLUSTERDOWN.
@@ -177,7 +178,7 @@ async fn run(config: Config) -> Result<(), String> {
             last_cmd: Default::default(),
             resp: 2.into(),
             in_multi: 0.into(),
-            kill: Default::default(),
+            outbox: Arc::new(shoal_pubsub::Outbox::new(false)),
             killed: 0.into(),
         });
         lock(&shared.clients).insert(id, info.clone());
@@ -314,8 +315,7 @@ async fn active_expire(shared: Arc<Shared>) {
             let now = unix_ms();
             let due = shared
                 .shard
-                .with_db(|db| db.next_deadline().is_some_and(|d| d < now))
-                .unwrap_or(false);
+                .with_db(|db| db.next_deadline().is_some_and(|d| d < now));
             if !due {
                 break;
             }

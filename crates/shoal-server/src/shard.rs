@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use shoal_core::Db;
-use shoal_raft::{CommandReply, GroupId, Node, NodeId, NodeInfo, Proposal};
+use shoal_raft::{CommandReply, GroupHandle, GroupId, Node, NodeId, NodeInfo, Proposal};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::blocking::Blocked;
@@ -72,6 +72,8 @@ struct Submission {
 pub struct ShardHandle {
     pub node: Node,
     pub group: GroupId,
+    /// The group itself, looked up once (asked on every request).
+    raft: GroupHandle,
     proposals: mpsc::UnboundedSender<Submission>,
     barriers: mpsc::UnboundedSender<oneshot::Sender<Result<(), ShardError>>>,
     /// Clients blocked on this shard's keys (served by this node while it leads).
@@ -84,21 +86,23 @@ pub struct ShardHandle {
 }
 
 impl ShardHandle {
-    /// Starts the proposer and barrier tasks of `group` on `node`.
-    pub fn start(node: Node, group: GroupId) -> Arc<ShardHandle> {
+    /// Starts the proposer and barrier tasks of `group` (started already) on `node`.
+    pub fn start(node: Node, group: GroupId) -> Result<Arc<ShardHandle>, shoal_raft::Error> {
+        let raft = node.group(group)?;
         let (ptx, prx) = mpsc::unbounded_channel();
         let (btx, brx) = mpsc::unbounded_channel();
         tokio::spawn(proposer(node.clone(), group, prx));
         tokio::spawn(barrier(node.clone(), group, brx));
-        Arc::new(ShardHandle {
+        Ok(Arc::new(ShardHandle {
             node,
             group,
+            raft,
             proposals: ptx,
             barriers: btx,
             blocked: std::sync::Mutex::new(Blocked::default()),
             tracking: AtomicBool::new(false),
             confirmed_term: AtomicU64::new(0),
-        })
+        }))
     }
 
     /// Replicates `proposals` (possibly together with other connections' commands) and
@@ -119,8 +123,7 @@ impl ShardHandle {
     /// until it commits something new. Committing an entry of the term commits (and
     /// applies, in order) everything before it, so reads after this see every
     /// acknowledged write.
-    async fn confirm_leadership(&self) -> Result<(), ShardError> {
-        let term = self.node.term(self.group)?;
+    async fn confirm_leadership(&self, term: u64) -> Result<(), ShardError> {
         if self.confirmed_term.load(Ordering::Acquire) == term {
             return Ok(());
         }
@@ -131,11 +134,13 @@ impl ShardHandle {
 
     /// Waits until a read of the local state is linearizable.
     pub async fn read_barrier(&self) -> Result<(), ShardError> {
-        self.confirm_leadership().await?;
+        let (term, sole_and_current) = self.raft.read_state();
+        self.confirm_leadership(term).await?;
         // The sole voter of a group cannot be deposed, and every write it acknowledged
         // was applied before the acknowledgement: once it applied an entry of its term,
-        // its local state is current (`Node::sole_voter_is_current`).
-        if self.node.sole_voter_is_current(self.group).unwrap_or(false) {
+        // its local state is current (`GroupHandle::read_state`). Asked again if the
+        // confirmation had to commit an entry: that is what makes it current.
+        if sole_and_current || self.raft.sole_voter_is_current() {
             return Ok(());
         }
         let (tx, rx) = oneshot::channel();
@@ -147,17 +152,22 @@ impl ShardHandle {
     }
 
     /// Runs `f` on the applied keyspace (must not change it: changes are proposed).
-    pub fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> T) -> Option<T> {
-        self.node.with_db(self.group, f).ok()
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
+        self.raft.with_db(f)
     }
 
     pub fn is_leader(&self) -> bool {
-        self.node.is_leader(self.group).unwrap_or(false)
+        self.raft.is_leader()
     }
 
     /// The leader as this node knows it.
     pub fn leader(&self) -> Option<(NodeId, NodeInfo)> {
-        self.node.leader(self.group).ok().flatten()
+        self.raft.leader()
+    }
+
+    /// The current term as this node knows it.
+    pub fn term(&self) -> u64 {
+        self.raft.term()
     }
 
     /// Waits until some node leads the group, at most `max`; returns the leader.
@@ -176,7 +186,7 @@ impl ShardHandle {
 
     /// The group's members, id order.
     pub fn members(&self) -> Vec<(NodeId, NodeInfo)> {
-        self.node.members(self.group).unwrap_or_default()
+        self.raft.members()
     }
 
     /// Keeps the state machine recording ready keys exactly while clients are blocked.

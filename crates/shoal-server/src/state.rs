@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use tokio::sync::Notify;
+use shoal_pubsub::Outbox;
 
 use crate::config::Config;
 use crate::shard::ShardHandle;
@@ -51,12 +51,18 @@ pub struct ClientInfo {
     pub resp: AtomicU8,
     /// Set when the client is in MULTI (for CLIENT LIST's flags).
     pub in_multi: AtomicU8,
-    /// Wakes the connection task to close it (CLIENT KILL).
-    pub kill: Notify,
+    /// Pub/Sub messages for this client, appended by publishers; also what wakes its
+    /// task to close it (CLIENT KILL sets `killed`, then kicks the outbox).
+    pub outbox: Arc<Outbox>,
     pub killed: AtomicU8,
 }
 
 impl ClientInfo {
+    /// Whether CLIENT KILL closed this client.
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Relaxed) != 0
+    }
+
     pub fn name(&self) -> String {
         lock(&self.name).clone().unwrap_or_default()
     }

@@ -135,6 +135,36 @@ fn maxclients_and_client_commands() {
     assert!(String::from_utf8_lossy(&info).contains("name=alpha"));
 }
 
+/// CLIENT KILL closes a client blocked in BLPOP at once (it is not waiting on its
+/// socket but on the list), and it no longer counts as blocked.
+#[test]
+fn client_kill_closes_a_blocked_client() {
+    let shoal = Shoal::start();
+    let mut admin = shoal.raw();
+    let mut blocked = shoal.raw();
+    let Frame::Integer(id) = blocked.cmd(&["CLIENT", "ID"]) else {
+        panic!("id");
+    };
+    blocked.send(&["BLPOP", "never-pushed", "0"]);
+    let waiting = |admin: &mut common::Raw| {
+        let Frame::Bulk(info) = admin.cmd(&["INFO", "clients"]) else {
+            panic!("INFO is a bulk string");
+        };
+        String::from_utf8_lossy(&info).contains("blocked_clients:1")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !waiting(&mut admin) {
+        assert!(std::time::Instant::now() < deadline, "BLPOP never blocked");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        admin.cmd(&["CLIENT", "KILL", "ID", &id.to_string()]),
+        Frame::Integer(1)
+    );
+    assert!(blocked.is_closed());
+    assert!(!waiting(&mut admin));
+}
+
 /// Garbage on one connection gets an error and a close; other clients carry on.
 #[test]
 fn bad_input_is_isolated() {

@@ -70,7 +70,7 @@ pub fn cluster(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
         "cluster|keyslot" => Frame::Integer(i64::from(key_slot(&args[2]))),
         "cluster|info" => {
             let (ms, ok) = members(s);
-            let term = sh.shard.node.term(sh.shard.group).unwrap_or(0);
+            let term = sh.shard.term();
             verbatim(
                 s,
                 format!(
@@ -147,9 +147,7 @@ pub fn cluster(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             verbatim(s, text)
         }
         "cluster|countkeysinslot" => match parse_slot(&args[2]) {
-            Some(slot) => {
-                Frame::Integer(sh.shard.with_db(|db| db.slot_len(slot)).unwrap_or(0) as i64)
-            }
+            Some(slot) => Frame::Integer(sh.shard.with_db(|db| db.slot_len(slot)) as i64),
             None => Frame::static_error("ERR Invalid slot"),
         },
         "cluster|getkeysinslot" => {
@@ -159,16 +157,12 @@ pub fn cluster(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             if n < 0 {
                 return Frame::static_error("ERR Invalid slot or number of keys");
             }
-            Frame::Array(
-                sh.shard
-                    .with_db(|db| {
-                        db.slot_entries(slot)
-                            .take(n as usize)
-                            .map(|(k, _)| Frame::bulk(k))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            )
+            Frame::Array(sh.shard.with_db(|db| {
+                db.slot_entries(slot)
+                    .take(n as usize)
+                    .map(|(k, _)| Frame::bulk(k))
+                    .collect()
+            }))
         }
         "cluster|help" => help(&[
             "CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

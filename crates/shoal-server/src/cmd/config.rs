@@ -50,7 +50,7 @@ fn get(sh: &Shared, name: &str) -> String {
         "timeout" => "0".into(),
         "proto-max-bulk-len" => c.proto_max_bulk_len.to_string(),
         "notify-keyspace-events" => {
-            let classes = sh.shard.with_db(|db| db.notify_classes).unwrap_or(0);
+            let classes = sh.shard.with_db(|db| db.notify_classes);
             format_notify_flags(classes, rt.notify_keyspace, rt.notify_keyevent)
         }
         "save" => String::new(),

@@ -434,5 +434,5 @@ fn client_kill(s: &mut Session, args: &[Bytes]) -> Frame {
 
 fn kill(c: &ClientInfo) {
     c.killed.store(1, Ordering::Relaxed);
-    c.kill.notify_one();
+    c.outbox.kick();
 }

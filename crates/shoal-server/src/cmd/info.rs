@@ -207,7 +207,7 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
                 out,
                 "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_repl_offset:{offset}\r\nshoal_raft_term:{}\r\n",
                 sh.run_id,
-                sh.shard.node.term(sh.shard.group).unwrap_or(0)
+                sh.shard.term()
             )
         }
         "cpu" => {
@@ -219,10 +219,7 @@ fn section(sh: &Shared, name: &str, out: &mut String) {
         }
         "cluster" => write!(out, "# Cluster\r\ncluster_enabled:1\r\n"),
         "keyspace" => {
-            let (keys, expires) = sh
-                .shard
-                .with_db(|db| (db.len(), db.expires_len()))
-                .unwrap_or_default();
+            let (keys, expires) = sh.shard.with_db(|db| (db.len(), db.expires_len()));
             if keys > 0 {
                 write!(
                     out,
