@@ -12,14 +12,19 @@
 //!
 //! ```text
 //! [count: varint]                      (nothing more if count = 0)
-//! [base_ms: u64 LE]                    the first command's now_ms
-//! per command: [flags: u8][now_ms - base_ms: zigzag varint][seed: u64 LE if flags & 4]
-//!              [argc: varint] argc x ([len: varint][bytes])
+//! parts, until count commands are read:
+//!   [n: varint >= 1][base_ms: u64 LE]  n commands follow, stamped around base_ms
+//!   per command: [flags: u8][now_ms - base_ms: zigzag varint][seed: u64 LE if flags & 4]
+//!                [argc: varint] argc x ([len: varint][bytes])
 //! flags: 1 = resp3, 2 = may_block, 4 = has a seed (else the seed is 0)
 //! ```
 //!
+//! A part is what one connection submitted ([`Part`], encoded by the connection with a
+//! [`PartBuilder`] as its requests arrive): the proposer joins the parts of many
+//! connections into one batch by copying their bytes, without looking at a command.
+//!
 //! Clocks and seeds are most of a small command's weight (a `SET k v` is ~25 bytes of
-//! arguments), so they are encoded by what they vary by: the commands of one entry were
+//! arguments), so they are encoded by what they vary by: the commands of one part were
 //! stamped within a millisecond or two of each other (a delta of one byte), and only the
 //! few commands that choose at random carry a seed ([`shoal_core::Ctx::uses_seed`]).
 //! Every byte saved here is saved in the leader's log, on the wire to each follower and
@@ -75,41 +80,119 @@ const RESP3: u8 = 1;
 const MAY_BLOCK: u8 = 2;
 const HAS_SEED: u8 = 4;
 
+/// The commands one connection submits, encoded for a [`Batch`] (see the module doc):
+/// built by a [`PartBuilder`], joined with others' by [`Batch::join`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Part {
+    /// The commands, clocks relative to `base`.
+    wire: Bytes,
+    count: usize,
+    base: u64,
+}
+
+impl Part {
+    /// The given commands as one part.
+    pub fn of(commands: &[Proposal]) -> Part {
+        let mut b = PartBuilder::default();
+        for p in commands {
+            b.push(&p.ctx, &p.args);
+        }
+        b.finish()
+    }
+
+    /// Number of commands.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the part has no commands.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// Encodes commands into [`Part`]s. Reusable: [`PartBuilder::finish`] keeps the buffer's
+/// spare capacity for the next part, so a connection encodes without allocating per
+/// request.
+#[derive(Default)]
+pub struct PartBuilder {
+    buf: BytesMut,
+    count: usize,
+    base: u64,
+}
+
+impl PartBuilder {
+    /// Appends a command (`args`: name first) to run with `ctx`.
+    pub fn push<A: AsRef<[u8]>>(&mut self, ctx: &Ctx, args: &[A]) {
+        if self.count == 0 {
+            self.base = ctx.now_ms;
+        }
+        self.count += 1;
+        let w = &mut self.buf;
+        w.reserve(20 + args.iter().map(|a| a.as_ref().len() + 5).sum::<usize>());
+        let seeded = ctx.seed != 0;
+        w.put_u8(
+            if ctx.resp3 { RESP3 } else { 0 }
+                | if ctx.may_block { MAY_BLOCK } else { 0 }
+                | if seeded { HAS_SEED } else { 0 },
+        );
+        put_varint(w, zigzag(ctx.now_ms.wrapping_sub(self.base)));
+        if seeded {
+            w.put_u64_le(ctx.seed);
+        }
+        put_varint(w, args.len() as u64);
+        for a in args {
+            let a = a.as_ref();
+            put_varint(w, a.len() as u64);
+            w.put_slice(a);
+        }
+    }
+
+    /// Commands pushed since the last `finish`.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether nothing was pushed since the last `finish`.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Takes the commands pushed so far as a part.
+    pub fn finish(&mut self) -> Part {
+        let part = Part {
+            wire: self.buf.split().freeze(),
+            count: self.count,
+            base: self.base,
+        };
+        self.count = 0;
+        part
+    }
+}
+
 impl Batch {
     /// A batch of the given commands, in apply order.
     pub fn new(commands: Vec<Proposal>) -> Self {
-        if commands.is_empty() {
+        Self::join(&[Part::of(&commands)])
+    }
+
+    /// The parts' commands, part after part: one copy of their bytes.
+    pub fn join(parts: &[Part]) -> Self {
+        let len: usize = parts.iter().map(Part::len).sum();
+        if len == 0 {
             return Self::default();
         }
-        let size: usize = commands
-            .iter()
-            .map(|p| 20 + p.args.iter().map(|a| a.len() + 5).sum::<usize>())
-            .sum();
-        let mut w = BytesMut::with_capacity(size + 13);
-        put_varint(&mut w, commands.len() as u64);
-        let base = commands[0].ctx.now_ms;
-        w.put_u64_le(base);
-        for p in &commands {
-            let c = &p.ctx;
-            let seeded = c.seed != 0;
-            w.put_u8(
-                if c.resp3 { RESP3 } else { 0 }
-                    | if c.may_block { MAY_BLOCK } else { 0 }
-                    | if seeded { HAS_SEED } else { 0 },
-            );
-            put_varint(&mut w, zigzag(c.now_ms.wrapping_sub(base)));
-            if seeded {
-                w.put_u64_le(c.seed);
-            }
-            put_varint(&mut w, p.args.len() as u64);
-            for a in &p.args {
-                put_varint(&mut w, a.len() as u64);
-                w.put_slice(a);
-            }
+        let size: usize = parts.iter().map(|p| p.wire.len() + 18).sum();
+        let mut w = BytesMut::with_capacity(size + 10);
+        put_varint(&mut w, len as u64);
+        for p in parts.iter().filter(|p| !p.is_empty()) {
+            put_varint(&mut w, p.count as u64);
+            w.put_u64_le(p.base);
+            w.put_slice(&p.wire);
         }
         Self {
             wire: w.freeze(),
-            len: commands.len(),
+            len,
         }
     }
 
@@ -123,13 +206,18 @@ impl Batch {
         if len == 0 {
             return Err(BadBatch("command count (zero, not empty)"));
         }
-        let base = r.u64()?;
-        for _ in 0..len {
-            r.ctx(base)?;
-            let argc = r.varint()?;
-            for _ in 0..argc {
-                let n = usize::try_from(r.varint()?).map_err(|_| BadBatch("argument length"))?;
-                r.take(n)?;
+        let mut left = len;
+        while left > 0 {
+            let (n, base) = r.part_header(left)?;
+            left -= n;
+            for _ in 0..n {
+                r.ctx(base)?;
+                let argc = r.varint()?;
+                for _ in 0..argc {
+                    let n =
+                        usize::try_from(r.varint()?).map_err(|_| BadBatch("argument length"))?;
+                    r.take(n)?;
+                }
             }
         }
         if r.at != wire.len() {
@@ -160,17 +248,18 @@ impl Batch {
             buf: &self.wire,
             at: 0,
         };
-        // Checked by `new`/`from_wire`.
-        let (left, base) = if self.wire.is_empty() {
-            (0, 0)
+        // Checked by `join`/`from_wire`.
+        let left = if self.wire.is_empty() {
+            0
         } else {
-            (r.varint().unwrap_or(0) as usize, r.u64().unwrap_or(0))
+            r.varint().unwrap_or(0) as usize
         };
         Commands {
             wire: &self.wire,
             at: r.at,
             left,
-            base,
+            part_left: 0,
+            base: 0,
         }
     }
 }
@@ -179,8 +268,10 @@ impl Batch {
 pub struct Commands<'a> {
     wire: &'a Bytes,
     at: usize,
+    /// Commands left in the batch, and in the current part.
     left: usize,
-    /// The batch's base clock (`now_ms` deltas are relative to it).
+    part_left: usize,
+    /// The current part's base clock (`now_ms` deltas are relative to it).
     base: u64,
 }
 
@@ -198,6 +289,10 @@ impl Commands<'_> {
         };
         // The batch was checked when it was made; a failure here is a bug, answered by
         // ending the iteration rather than a panic.
+        if self.part_left == 0 {
+            (self.part_left, self.base) = r.part_header(self.left + 1).ok()?;
+        }
+        self.part_left -= 1;
         let ctx = r.ctx(self.base).ok()?;
         args.clear();
         let argc = r.varint().ok()?;
@@ -267,6 +362,15 @@ impl Reader<'_> {
         let mut b = [0u8; 8];
         b.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(b))
+    }
+
+    /// A part's command count (1 to `left`) and base clock.
+    fn part_header(&mut self, left: usize) -> Result<(usize, u64), BadBatch> {
+        let n = usize::try_from(self.varint()?)
+            .ok()
+            .filter(|n| (1..=left).contains(n))
+            .ok_or(BadBatch("part length"))?;
+        Ok((n, self.u64()?))
     }
 
     fn ctx(&mut self, base: u64) -> Result<Ctx, BadBatch> {
@@ -407,14 +511,45 @@ mod tests {
         // A huge argument count or length must not allocate or panic.
         let mut bogus = BytesMut::new();
         put_varint(&mut bogus, 1);
+        put_varint(&mut bogus, 1);
         bogus.put_slice(&[0u8; 10]); // base, flags, delta
         put_varint(&mut bogus, u64::MAX);
         assert!(Batch::from_wire(bogus.freeze()).is_err());
         // Unknown flags and a count of zero (the empty batch is zero bytes) are refused.
         let mut wire = Batch::new(sample()).wire.to_vec();
-        wire[9] |= 0x80;
+        wire[10] |= 0x80;
         assert!(Batch::from_wire(Bytes::from(wire)).is_err());
         assert!(Batch::from_wire(Bytes::from_static(&[0])).is_err());
+        // Parts of no command, or of more commands than the batch holds, are refused.
+        let valid = Batch::new(sample()).wire.to_vec();
+        for n in [0u8, 4] {
+            let mut w = valid.clone();
+            w[1] = n;
+            assert!(Batch::from_wire(Bytes::from(w)).is_err(), "part of {n}");
+        }
+    }
+
+    #[test]
+    fn joined_parts_apply_in_order() {
+        let all = sample();
+        let mut builder = PartBuilder::default();
+        let mut parts = Vec::new();
+        for chunk in [&all[..1], &all[1..1], &all[1..]] {
+            for c in chunk {
+                builder.push(&c.ctx, &c.args);
+            }
+            parts.push(builder.finish());
+        }
+        assert_eq!(parts.iter().map(Part::len).collect::<Vec<_>>(), [1, 0, 2]);
+        let b = Batch::join(&parts);
+        assert_eq!(b.len(), 3);
+        assert_eq!(b.commands().collect::<Vec<_>>(), all);
+        let again = Batch::from_wire(b.wire.clone()).expect("valid");
+        assert_eq!(again.commands().collect::<Vec<_>>(), all);
+        assert_eq!(
+            Batch::join(&[Part::default(), Part::default()]),
+            Batch::default()
+        );
     }
 
     #[test]
@@ -428,7 +563,7 @@ mod tests {
         // 100 `SET key:000000000042 xxx` stamped over 3 ms: 2 bytes of context each.
         let set = |ms| p(&[b"SET", b"key:000000000042", b"xxx"], ctx(ms, 0));
         let b = Batch::new((0..100).map(|i| set(1_700_000_000_000 + i % 3)).collect());
-        assert_eq!(b.encoded_len(), 1 + 8 + 100 * (2 + 1 + 4 + 17 + 4));
+        assert_eq!(b.encoded_len(), 1 + 1 + 8 + 100 * (2 + 1 + 4 + 17 + 4));
         // Clocks going backwards or wrapping, and seeds, round-trip.
         let odd = vec![
             set(5),

@@ -32,6 +32,8 @@ mod types;
 pub use batch::BadBatch;
 pub use batch::Batch;
 pub use batch::Commands;
+pub use batch::Part;
+pub use batch::PartBuilder;
 pub use batch::Proposal;
 pub use node::Error;
 pub use node::GroupHandle;

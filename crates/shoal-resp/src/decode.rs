@@ -110,7 +110,13 @@ pub struct RequestDecoder {
     scanned: usize,
     /// Bytes still missing from the bulk being waited for, for [`Self::bytes_hint`].
     missing: usize,
+    /// Argument vectors given back by [`Self::recycle`], for the next commands to fill.
+    spare: Vec<Vec<Bytes>>,
 }
+
+/// Argument vectors kept for reuse at most (a pipeline's worth), and the largest kept.
+const SPARE_MAX: usize = 64;
+const SPARE_CAPACITY_MAX: usize = 64;
 
 /// Parses a length the way Redis's `string2ll` does: no sign but `-`, no leading zeros,
 /// no spaces, nothing else on the line. Returns `None` where Redis would fail.
@@ -199,6 +205,16 @@ impl RequestDecoder {
         }
     }
 
+    /// Gives back a decoded command's argument vector once its caller is done with it:
+    /// the next commands reuse it, so a connection that gives them all back decodes
+    /// without allocating a vector per request.
+    pub fn recycle(&mut self, mut args: Vec<Bytes>) {
+        if self.spare.len() < SPARE_MAX && args.capacity() <= SPARE_CAPACITY_MAX {
+            args.clear();
+            self.spare.push(args);
+        }
+    }
+
     /// How many more bytes the command in progress needs, when that is known: what is
     /// still missing of the bulk being read (plus its `\r\n`), as of the last
     /// [`decode`](Self::decode) call. A caller reserves this much before its next read, so
@@ -266,7 +282,9 @@ impl RequestDecoder {
         let count = count as usize;
         // Never trust the count for preallocation: it is only a promise. Grow with the
         // arguments that actually arrive beyond a modest start.
-        self.args = Vec::with_capacity(count.min(1024));
+        let mut args = self.spare.pop().unwrap_or_default();
+        args.reserve(count.min(1024));
+        self.args = args;
         self.state = State::Multibulk {
             remaining: count,
             bulk_len: None,

@@ -192,7 +192,7 @@ pub async fn serve_ready(shard: &ShardHandle, keys: Vec<Bytes>) {
             }
             continue;
         }
-        let proposals = props
+        let proposals: Vec<Proposal> = props
             .iter()
             .enumerate()
             .map(|(i, (_, w))| {
@@ -209,7 +209,7 @@ pub async fn serve_ready(shard: &ShardHandle, keys: Vec<Bytes>) {
                 )
             })
             .collect();
-        let result = shard.propose(proposals).await;
+        let result = shard.propose_commands(&proposals).await;
         let mut b = lock(&shard.blocked);
         match result {
             Ok(replies) => {

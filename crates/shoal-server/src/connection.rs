@@ -28,7 +28,7 @@ use bytes::{Bytes, BytesMut};
 use shoal_core::table::{CommandSpec, flags};
 use shoal_core::{Command, Ctx, Parsed, Reply};
 use shoal_pubsub::Outbox;
-use shoal_raft::{CommandReply, Proposal};
+use shoal_raft::{CommandReply, PartBuilder, Proposal};
 use shoal_resp::{Frame, Limits, Protocol, RequestDecoder, encode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -77,6 +77,12 @@ pub struct Session {
     /// The clock, read once per batch of pipelined requests (as Redis snapshots it per
     /// command): a batch executes in microseconds, and one read per request was measurable.
     now_ms: u64,
+    /// Buffers kept from one batch of requests to the next (allocating them anew for
+    /// every batch was measurable): the keyspace commands of the segment being gathered,
+    /// the encoder of the writes proposed, and their slots (for -MOVED replies).
+    seg: Vec<Pending>,
+    part: PartBuilder,
+    slots: Vec<KeySlot>,
 }
 
 /// A keyspace command on its way to the shard.
@@ -120,8 +126,8 @@ impl KeySlot {
 
 impl Pending {
     /// Runs a read on the applied keyspace.
-    fn apply_read(self, db: &mut shoal_core::Db, ctx: &Ctx) -> Reply {
-        match self.read {
+    fn apply_read(&mut self, db: &mut shoal_core::Db, ctx: &Ctx) -> Reply {
+        match self.read.take() {
             Some(c) => c.apply(db, ctx),
             // Writes never reach a read path (the segment runs them through Raft).
             None => Reply::Frame(Frame::static_error("ERR write command run as a read")),
@@ -283,19 +289,26 @@ impl Session {
     }
 
     /// Runs a segment of keyspace commands, encoding their replies in order into `out`.
-    async fn run_segment(&mut self, seg: Vec<Pending>, out: &mut BytesMut) {
+    /// Drains `seg` (which keeps its capacity) and gives the requests' argument vectors
+    /// back to `decoder`.
+    async fn run_segment(
+        &mut self,
+        seg: &mut Vec<Pending>,
+        out: &mut BytesMut,
+        decoder: &mut RequestDecoder,
+    ) {
         let shard = self.shared.shard.clone();
         let mut fresh = false;
-        let mut rest = seg.into_iter().peekable();
-        while let Some(first) = rest.next() {
+        while let Some(first) = seg.first() {
+            // The next run: consecutive writes, or consecutive reads.
             let write = first.spec.is_write();
-            let mut run = vec![first];
-            while let Some(p) = rest.next_if(|p| p.spec.is_write() == write) {
-                run.push(p);
-            }
+            let k = seg
+                .iter()
+                .position(|p| p.spec.is_write() != write)
+                .unwrap_or(seg.len());
             // Keyless reads run anywhere (DBSIZE, KEYS, SCAN on a replica answer for its
             // own data, as in Redis); everything else needs the leader or READONLY.
-            let local_ok = !write && (self.readonly || run.iter().all(|p| p.slot.is_none()));
+            let local_ok = !write && (self.readonly || seg[..k].iter().all(|p| p.slot.is_none()));
             if !shard.is_leader() && !local_ok && shard.leader().is_none() {
                 // An election is under way: wait for its outcome (a couple of seconds at
                 // most) rather than fail the client.
@@ -303,24 +316,25 @@ impl Session {
             }
             if !shard.is_leader() && !local_ok {
                 let leader = ShardError::NotLeader(shard.leader());
-                for p in &run {
-                    encode(
-                        &not_leader_reply(&leader, p.slot.get(), write),
-                        self.proto,
-                        out,
-                    );
+                for p in seg.drain(..k) {
+                    let moved = not_leader_reply(&leader, p.slot.get(), write);
+                    encode(&moved, self.proto, out);
+                    decoder.recycle(p.args);
                 }
                 continue;
             }
             if write {
-                let (slots, proposals): (Vec<KeySlot>, Vec<Proposal>) = run
-                    .into_iter()
-                    .map(|p| {
-                        let ctx = self.ctx(true, &p.args);
-                        (p.slot, Proposal::new(p.args, ctx))
-                    })
-                    .unzip();
-                match shard.propose(proposals).await {
+                // Encoded here as they will be logged: the proposer joins the parts of
+                // all connections without looking at a command.
+                let mut slots = std::mem::take(&mut self.slots);
+                for p in seg.drain(..k) {
+                    let ctx = self.ctx(true, &p.args);
+                    self.part.push(&ctx, &p.args);
+                    slots.push(p.slot);
+                    decoder.recycle(p.args);
+                }
+                let part = self.part.finish();
+                match shard.propose(part).await {
                     Ok(replies) => {
                         for r in replies {
                             match r {
@@ -333,11 +347,13 @@ impl Session {
                         fresh = true;
                     }
                     Err(e) => {
-                        for slot in slots {
+                        for slot in &slots {
                             encode(&not_leader_reply(&e, slot.get(), true), self.proto, out);
                         }
                     }
                 }
+                slots.clear();
+                self.slots = slots;
                 continue;
             }
             // Reads: a barrier unless a write of ours just committed (its commit already
@@ -346,20 +362,22 @@ impl Session {
                 && !fresh
                 && let Err(e) = shard.read_barrier().await
             {
-                for p in &run {
+                for p in seg.drain(..k) {
                     encode(&not_leader_reply(&e, p.slot.get(), false), self.proto, out);
+                    decoder.recycle(p.args);
                 }
                 continue;
             }
-            let ctxs: Vec<Ctx> = run.iter().map(|p| self.ctx(false, &p.args)).collect();
             let proto = self.proto;
             shard.with_db(|db| {
-                for (p, ctx) in run.into_iter().zip(ctxs) {
+                for mut p in seg.drain(..k) {
+                    let ctx = self.ctx(false, &p.args);
                     let f = match p.apply_read(db, &ctx) {
                         Reply::Frame(f) => f,
                         Reply::Block(b) => b.timeout_reply,
                     };
                     encode(&f, proto, out);
+                    decoder.recycle(p.args);
                 }
             });
         }
@@ -377,7 +395,7 @@ impl Session {
         let ctx = self.ctx(true, &p.args);
         if write {
             match shard
-                .propose(vec![Proposal::new(p.args.clone(), ctx)])
+                .propose_commands(&[Proposal::new(p.args.clone(), ctx)])
                 .await
             {
                 Ok(mut replies) => match replies.pop() {
@@ -500,7 +518,7 @@ impl Session {
         }
         let mut replies = Vec::new();
         if !proposals.is_empty() {
-            match self.shared.shard.propose(proposals).await {
+            match self.shared.shard.propose_commands(&proposals).await {
                 Ok(r) => replies = r,
                 Err(e) => {
                     encode(&not_leader_reply(&e, first_slot, true), self.proto, out);
@@ -756,7 +774,7 @@ async fn run_batch(
 ) -> BatchEnd {
     let mut executed = 0u64;
     session.now_ms = unix_ms();
-    let mut seg: Vec<Pending> = Vec::new();
+    let mut seg = std::mem::take(&mut session.seg);
     let end = loop {
         if session.close {
             break BatchEnd::NeedMore;
@@ -769,7 +787,7 @@ async fn run_batch(
         executed += 1;
         match session.classify(args) {
             Step::Keyspace(p) if p.spec.has(flags::BLOCKING) => {
-                flush_segment(session, &mut seg, out).await;
+                flush_segment(session, &mut seg, out, decoder).await;
                 if let Some(parked) = session.run_blocking(p, &mut out.buf).await {
                     break BatchEnd::Blocked(parked);
                 }
@@ -777,11 +795,11 @@ async fn run_batch(
             Step::Keyspace(p) => {
                 seg.push(p);
                 if seg.len() >= 1024 {
-                    flush_segment(session, &mut seg, out).await;
+                    flush_segment(session, &mut seg, out, decoder).await;
                 }
             }
             Step::Reply(f) => {
-                flush_segment(session, &mut seg, out).await;
+                flush_segment(session, &mut seg, out, decoder).await;
                 if f.is_error() {
                     shared
                         .stats
@@ -791,11 +809,11 @@ async fn run_batch(
                 emit(session, &f, out);
             }
             Step::Exec(m) => {
-                flush_segment(session, &mut seg, out).await;
+                flush_segment(session, &mut seg, out, decoder).await;
                 session.exec(m, &mut out.buf).await;
             }
             Step::Server(name, args) => {
-                flush_segment(session, &mut seg, out).await;
+                flush_segment(session, &mut seg, out, decoder).await;
                 let frames = cmd::execute_many(session, &name, &args);
                 if !session.stash.is_empty() {
                     let bytes = std::mem::take(&mut session.stash_bytes);
@@ -819,7 +837,8 @@ async fn run_batch(
             }
         }
     };
-    flush_segment(session, &mut seg, out).await;
+    flush_segment(session, &mut seg, out, decoder).await;
+    session.seg = seg;
     if executed > 0 {
         shared
             .stats
@@ -842,15 +861,19 @@ fn emit(session: &Session, f: &Frame, out: &mut Out) {
     encode(f, session.proto, &mut out.buf);
 }
 
-async fn flush_segment(session: &mut Session, seg: &mut Vec<Pending>, out: &mut Out) {
+async fn flush_segment(
+    session: &mut Session,
+    seg: &mut Vec<Pending>,
+    out: &mut Out,
+    decoder: &mut RequestDecoder,
+) {
     if seg.is_empty() {
         return;
     }
     if session.subs > 0 {
         out.drain(&session.outbox);
     }
-    let s = std::mem::take(seg);
-    session.run_segment(s, &mut out.buf).await;
+    session.run_segment(seg, &mut out.buf, decoder).await;
 }
 
 /// Writes `out`, giving up if the client is killed or closed for its output buffer
@@ -919,6 +942,9 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         stash_bytes: 0,
         rng: info.id.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         now_ms: unix_ms(),
+        seg: Vec::new(),
+        part: PartBuilder::default(),
+        slots: Vec::new(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Out::new();

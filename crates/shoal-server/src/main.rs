@@ -324,7 +324,7 @@ async fn active_expire(shared: Arc<Shared>) {
                 ..Ctx::default()
             };
             let purge = Proposal::new(shoal_core::generic::purge_expired_args(200), ctx);
-            match shared.shard.propose(vec![purge]).await {
+            match shared.shard.propose_commands(&[purge]).await {
                 Ok(replies) => {
                     let n = match replies.first() {
                         Some(CommandReply::Frame(b)) => parse_integer_reply(b),

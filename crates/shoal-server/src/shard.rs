@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use shoal_core::Db;
-use shoal_raft::{CommandReply, GroupHandle, GroupId, Node, NodeId, NodeInfo, Proposal};
+use shoal_raft::{CommandReply, GroupHandle, GroupId, Node, NodeId, NodeInfo, Part, Proposal};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::blocking::Blocked;
@@ -64,7 +64,7 @@ impl From<shoal_raft::Error> for ShardError {
 }
 
 struct Submission {
-    proposals: Vec<Proposal>,
+    part: Part,
     tx: oneshot::Sender<Result<Vec<CommandReply>, ShardError>>,
 }
 
@@ -105,15 +105,23 @@ impl ShardHandle {
         }))
     }
 
-    /// Replicates `proposals` (possibly together with other connections' commands) and
-    /// returns their replies in order.
-    pub async fn propose(&self, proposals: Vec<Proposal>) -> Result<Vec<CommandReply>, ShardError> {
+    /// Replicates the commands of `part` (possibly together with other connections'
+    /// commands) and returns their replies in order.
+    pub async fn propose(&self, part: Part) -> Result<Vec<CommandReply>, ShardError> {
         let (tx, rx) = oneshot::channel();
         self.proposals
-            .send(Submission { proposals, tx })
+            .send(Submission { part, tx })
             .map_err(|_| ShardError::Unavailable("shutting down".into()))?;
         rx.await
             .unwrap_or_else(|_| Err(ShardError::Unavailable("shutting down".into())))
+    }
+
+    /// [`ShardHandle::propose`] of the given commands.
+    pub async fn propose_commands(
+        &self,
+        commands: &[Proposal],
+    ) -> Result<Vec<CommandReply>, ShardError> {
+        self.propose(Part::of(commands)).await
     }
 
     /// Commits an empty entry unless this node already committed one of its own in the
@@ -127,7 +135,7 @@ impl ShardHandle {
         if self.confirmed_term.load(Ordering::Acquire) == term {
             return Ok(());
         }
-        self.propose(Vec::new()).await?;
+        self.propose(Part::default()).await?;
         self.confirmed_term.fetch_max(term, Ordering::AcqRel);
         Ok(())
     }
@@ -218,11 +226,11 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
             return;
         };
         let mut subs = vec![first];
-        let mut n = subs[0].proposals.len();
+        let mut n = subs[0].part.len();
         while n < MAX_BATCH {
             match rx.try_recv() {
                 Ok(s) => {
-                    n += s.proposals.len();
+                    n += s.part.len();
                     subs.push(s);
                 }
                 Err(_) => break,
@@ -236,7 +244,7 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
             while n < want {
                 match tokio::time::timeout_at(deadline, rx.recv()).await {
                     Ok(Some(s)) => {
-                        n += s.proposals.len();
+                        n += s.part.len();
                         subs.push(s);
                     }
                     _ => break,
@@ -255,14 +263,16 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
         tokio::spawn(async move {
             let _permit = permit;
             let mut counts = Vec::with_capacity(subs.len());
-            let mut all = Vec::with_capacity(n);
+            let mut parts = Vec::with_capacity(subs.len());
             let mut txs = Vec::with_capacity(subs.len());
             for s in subs {
-                counts.push(s.proposals.len());
-                all.extend(s.proposals);
+                counts.push(s.part.len());
+                parts.push(s.part);
                 txs.push(s.tx);
             }
-            match node.propose(group, shoal_raft::Batch::new(all)).await {
+            let batch = shoal_raft::Batch::join(&parts);
+            drop(parts);
+            match node.propose(group, batch).await {
                 Ok(replies) => {
                     let mut it = replies.into_iter();
                     for (tx, c) in txs.into_iter().zip(counts) {

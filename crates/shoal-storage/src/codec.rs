@@ -16,22 +16,32 @@ use std::io;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The only encoding version written and read today. 3: a command batch stores its
-/// commands' clocks as deltas and a seed only where one is used (shoal-raft `batch.rs`);
-/// 2 (2026-11) carried the batch as one byte string with a full clock and seed per
+/// The only encoding version written and read today. 4: a command batch is a sequence of
+/// parts, one per submitting connection, each with its own base clock (shoal-raft
+/// `batch.rs`); 3 stored every command's clock as a delta from the batch's first and a
+/// seed only where one is used; 2 (2026-11) carried the batch as one byte string with a full clock and seed per
 /// command; 1 (before 2026-11) encoded each command and argument as a value of its own.
 /// A data directory or a peer of an older version is refused with an error naming the
 /// version.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 const HEADER: usize = 5;
 
 /// Encodes `value` as `[VERSION][crc32][postcard]`.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
-    let mut out = vec![VERSION, 0, 0, 0, 0];
-    let mut out = postcard::to_extend(value, std::mem::take(&mut out)).map_err(io::Error::other)?;
+    let mut out = Vec::new();
+    encode_into(&mut out, value)?;
+    Ok(out)
+}
+
+/// [`encode`] into `out` (replacing what it held), so that a caller encoding value after
+/// value reuses one buffer instead of growing a new one each time.
+pub fn encode_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> io::Result<()> {
+    out.clear();
+    out.extend_from_slice(&[VERSION, 0, 0, 0, 0]);
+    *out = postcard::to_extend(value, std::mem::take(out)).map_err(io::Error::other)?;
     let crc = crc32fast::hash(&out[HEADER..]);
     out[1..HEADER].copy_from_slice(&crc.to_le_bytes());
-    Ok(out)
+    Ok(())
 }
 
 /// Decodes what [`encode`] wrote. Unknown versions, checksum mismatches,

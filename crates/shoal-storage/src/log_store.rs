@@ -55,6 +55,9 @@ pub struct LogStore<C: RaftTypeConfig> {
     policy: FsyncPolicy,
     recent: Arc<Mutex<Recent<C>>>,
     purger: Purger,
+    /// Where `append` encodes entries (sled copies the bytes): one buffer for the store's
+    /// life, where a fresh one grew by doubling for every entry.
+    scratch: Vec<u8>,
     _c: PhantomData<fn() -> C>,
 }
 
@@ -68,6 +71,7 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
             policy: self.policy,
             recent: self.recent.clone(),
             purger: self.purger.clone(),
+            scratch: Vec::new(),
             _c: PhantomData,
         }
     }
@@ -138,6 +142,9 @@ fn remove_each(log: &sled::Tree, range: impl RangeBounds<[u8; 8]>) -> io::Result
     }
     Ok(())
 }
+
+/// The most `append` keeps of its encoding buffer after a big entry.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// Bytes of encoded entries kept in [`Recent`].
 const RECENT_BYTES: usize = 8 << 20;
@@ -257,6 +264,7 @@ impl<C: RaftTypeConfig> LogStore<C> {
                 entries: VecDeque::new(),
                 bytes: 0,
             })),
+            scratch: Vec::new(),
             _c: PhantomData,
         }
     }
@@ -454,10 +462,15 @@ where
         // is acknowledged before the flush that covers all of it.
         for entry in entries {
             let index = entry.index();
-            let encoded = codec::encode(&entry)?;
-            let size = encoded.len();
-            self.log.insert(key(index), encoded).map_err(sled_err)?;
+            codec::encode_into(&mut self.scratch, &entry)?;
+            let size = self.scratch.len();
+            self.log
+                .insert(key(index), &self.scratch[..])
+                .map_err(sled_err)?;
             self.recent().push(index, entry, size);
+        }
+        if self.scratch.capacity() > SCRATCH_KEEP {
+            self.scratch = Vec::new();
         }
         match self.policy {
             FsyncPolicy::Always => self
