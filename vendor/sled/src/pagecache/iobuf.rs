@@ -35,8 +35,23 @@ unsafe impl Send for AlignedBuf {}
 #[allow(unsafe_code)]
 unsafe impl Sync for AlignedBuf {}
 
+// Shoal patch: IO buffers freed when their segment is written are kept for the next
+// segment. A buffer is a whole segment (512 KiB by default), above glibc's mmap
+// threshold, so each new segment was a fresh mapping whose every page faulted and was
+// zeroed by the kernel on first write: 6 % of a replicated write's CPU. Buffers are
+// allocated uninitialized upstream too, so a reused one changes nothing else.
+static SPARE_BUFS: std::sync::Mutex<Vec<AlignedBuf>> =
+    std::sync::Mutex::new(Vec::new());
+const SPARE_BUFS_MAX: usize = 2;
+
 impl AlignedBuf {
     fn new(len: usize) -> AlignedBuf {
+        if let Ok(mut spare) = SPARE_BUFS.lock() {
+            if let Some(i) = spare.iter().position(|b| b.1 == len) {
+                return spare.swap_remove(i);
+            }
+        }
+
         let layout = Layout::from_size_align(len, 8192).unwrap();
         let ptr = unsafe { alloc(layout) };
 
@@ -48,6 +63,16 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
+        if self.0.is_null() {
+            return;
+        }
+        if let Ok(mut spare) = SPARE_BUFS.try_lock() {
+            if spare.len() < SPARE_BUFS_MAX {
+                let ptr = std::mem::replace(&mut self.0, std::ptr::null_mut());
+                spare.push(AlignedBuf(ptr, self.1));
+                return;
+            }
+        }
         let layout = Layout::from_size_align(self.1, 8192).unwrap();
         unsafe {
             dealloc(self.0, layout);
