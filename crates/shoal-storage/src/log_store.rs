@@ -144,7 +144,7 @@ fn remove_each(log: &sled::Tree, range: impl RangeBounds<[u8; 8]>) -> io::Result
 }
 
 /// The most `append` keeps of its encoding buffer after a big entry.
-const SCRATCH_KEEP: usize = 1 << 20;
+const SCRATCH_KEEP: usize = 128 << 10;
 
 /// Bytes of encoded entries kept in [`Recent`].
 const RECENT_BYTES: usize = 8 << 20;

@@ -42,7 +42,7 @@ unsafe impl Sync for AlignedBuf {}
 // allocated uninitialized upstream too, so a reused one changes nothing else.
 static SPARE_BUFS: std::sync::Mutex<Vec<AlignedBuf>> =
     std::sync::Mutex::new(Vec::new());
-const SPARE_BUFS_MAX: usize = 2;
+const SPARE_BUFS_MAX: usize = 1;
 
 impl AlignedBuf {
     fn new(len: usize) -> AlignedBuf {
