@@ -237,7 +237,45 @@ fn index() -> &'static crate::db::Map<&'static [u8], &'static CommandSpec> {
     })
 }
 
+/// The last name found, as the client spelled it: a pipeline or a batch is mostly one
+/// command over and over, and comparing a few bytes costs a tenth of hashing them.
+#[derive(Clone, Copy)]
+struct Memo {
+    len: u8,
+    name: [u8; MEMO_NAME_MAX],
+    spec: Option<&'static CommandSpec>,
+}
+
+const MEMO_NAME_MAX: usize = 16;
+
+thread_local! {
+    static LAST_FOUND: std::cell::Cell<Memo> = const {
+        std::cell::Cell::new(Memo { len: 0, name: [0; MEMO_NAME_MAX], spec: None })
+    };
+}
+
 fn find(name: &[u8]) -> Option<&'static CommandSpec> {
+    let memo = LAST_FOUND.with(std::cell::Cell::get);
+    if let Some(spec) = memo.spec
+        && usize::from(memo.len) == name.len()
+        && memo.name.get(..name.len()) == Some(name)
+    {
+        return Some(spec);
+    }
+    let spec = find_indexed(name)?;
+    if name.len() <= MEMO_NAME_MAX {
+        let mut memo = Memo {
+            len: name.len() as u8,
+            name: [0; MEMO_NAME_MAX],
+            spec: Some(spec),
+        };
+        memo.name[..name.len()].copy_from_slice(name);
+        LAST_FOUND.with(|m| m.set(memo));
+    }
+    Some(spec)
+}
+
+fn find_indexed(name: &[u8]) -> Option<&'static CommandSpec> {
     // Lower-case into a stack buffer: no allocation per request.
     let mut buf = [0u8; 32];
     let lower = buf.get_mut(..name.len())?;
@@ -321,4 +359,39 @@ pub fn unknown_command(args: &[Bytes]) -> Frame {
 pub fn truncate_lossy(b: &[u8], max: usize) -> String {
     let s = String::from_utf8_lossy(&b[..b.len().min(max)]).into_owned();
     s.replace(['\r', '\n'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find;
+
+    /// The memo of the last name must never answer for a different name: same length,
+    /// other case, a prefix, a longer name, an unknown one in between.
+    #[test]
+    fn find_after_find_answers_each_name() {
+        let names: &[(&[u8], Option<&str>)] = &[
+            (b"SET", Some("set")),
+            (b"SET", Some("set")),
+            (b"GET", Some("get")),
+            (b"set", Some("set")),
+            (b"SETX", None),
+            (b"SET", Some("set")),
+            (b"SE", None),
+            (b"xreadgroup", Some("xreadgroup")),
+            (b"XREADGROUP", Some("xreadgroup")),
+            (b"ZREMRANGEBYSCORE", Some("zremrangebyscore")),
+            (b"ZREMRANGEBYSCOREX", None),
+            (b"ZREMRANGEBYSCORE", Some("zremrangebyscore")),
+            (b"", None),
+            (b"GET", Some("get")),
+        ];
+        for (name, want) in names {
+            assert_eq!(
+                find(name).map(|s| s.name),
+                *want,
+                "{}",
+                String::from_utf8_lossy(name)
+            );
+        }
+    }
 }

@@ -30,16 +30,23 @@
 //! Every byte saved here is saved in the leader's log, on the wire to each follower and
 //! in each follower's log. Varints are LEB128; the delta wraps (any u64 round-trips).
 //!
+//! The leader parses each write once, at the connection, to run it there; the parsed
+//! commands ride along with the batch in memory ([`Batch::take_parsed`]), so the
+//! leader's own apply skips decoding and parsing them again. They are never encoded:
+//! followers, and anything read back from the log, parse the bytes, which are the only
+//! truth (parsing is deterministic, so both roads lead to the same command).
+//!
 //! A batch is checked when it is built from bytes (a decoded RPC or log entry), so a
 //! batch that exists always decodes; the storage codec's checksum has already ruled out
 //! corruption by then, this rules out a peer's nonsense.
 
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Deserialize;
 use serde::Serialize;
-use shoal_core::Ctx;
+use shoal_core::{Command, Ctx};
 
 /// One client command, as the leader decided to run it.
 ///
@@ -68,13 +75,30 @@ impl Proposal {
 /// A shard leader gathers the commands that arrive while its previous proposal is in
 /// flight and proposes them as one batch, so throughput grows with load instead of being
 /// bounded by fsync latency. Cloning is cheap (the encoding is shared).
-#[derive(Clone, PartialEq, Eq, Default)]
+#[derive(Clone, Default)]
 pub struct Batch {
     /// The encoding described in the module doc, count first; empty for no commands.
     wire: Bytes,
     /// Number of commands.
     len: usize,
+    /// The commands as the leader parsed them, part by part (see the module doc); shared
+    /// by the clones of the entry (the log's cache of recent entries, the apply) and
+    /// taken by the first apply.
+    parsed: Option<Arc<Mutex<Option<PartsParsed>>>>,
 }
+
+/// Per part, its commands in order, each parsed or not.
+type PartsParsed = Vec<Vec<Option<Command>>>;
+
+/// Batches are equal when their commands are: what was parsed on the way is not part of
+/// a batch's value.
+impl PartialEq for Batch {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.wire == other.wire
+    }
+}
+
+impl Eq for Batch {}
 
 const RESP3: u8 = 1;
 const MAY_BLOCK: u8 = 2;
@@ -82,12 +106,14 @@ const HAS_SEED: u8 = 4;
 
 /// The commands one connection submits, encoded for a [`Batch`] (see the module doc):
 /// built by a [`PartBuilder`], joined with others' by [`Batch::join`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Part {
     /// The commands, clocks relative to `base`.
     wire: Bytes,
     count: usize,
     base: u64,
+    /// One per command: the command as parsed by the connection, if it was.
+    parsed: Vec<Option<Command>>,
 }
 
 impl Part {
@@ -119,11 +145,26 @@ pub struct PartBuilder {
     buf: BytesMut,
     count: usize,
     base: u64,
+    parsed: Vec<Option<Command>>,
 }
 
 impl PartBuilder {
     /// Appends a command (`args`: name first) to run with `ctx`.
     pub fn push<A: AsRef<[u8]>>(&mut self, ctx: &Ctx, args: &[A]) {
+        self.push_parsed(ctx, args, |_| None);
+    }
+
+    /// Appends a command with what `parse` makes of `args` (`None`: not parsed, or it did
+    /// not parse): the leader's apply runs that instead of parsing the bytes again. It
+    /// must be exactly what [`shoal_core::parse`] makes of `args`. (A closure, so that
+    /// the large `Command` is built where it is kept instead of copied there.)
+    pub fn push_parsed<A: AsRef<[u8]>>(
+        &mut self,
+        ctx: &Ctx,
+        args: &[A],
+        parse: impl FnOnce(&[A]) -> Option<Command>,
+    ) {
+        self.parsed.push(parse(args));
         if self.count == 0 {
             self.base = ctx.now_ms;
         }
@@ -164,6 +205,9 @@ impl PartBuilder {
             wire: self.buf.split().freeze(),
             count: self.count,
             base: self.base,
+            // The next part is likely as long as this one: room for it up front, not
+            // regrowth (a `Command` is large to copy).
+            parsed: std::mem::replace(&mut self.parsed, Vec::with_capacity(self.count)),
         };
         self.count = 0;
         part
@@ -173,11 +217,12 @@ impl PartBuilder {
 impl Batch {
     /// A batch of the given commands, in apply order.
     pub fn new(commands: Vec<Proposal>) -> Self {
-        Self::join(&[Part::of(&commands)])
+        Self::join(&mut [Part::of(&commands)])
     }
 
-    /// The parts' commands, part after part: one copy of their bytes.
-    pub fn join(parts: &[Part]) -> Self {
+    /// The parts' commands, part after part: one copy of their bytes. What the parts
+    /// parsed moves into the batch.
+    pub fn join(parts: &mut [Part]) -> Self {
         let len: usize = parts.iter().map(Part::len).sum();
         if len == 0 {
             return Self::default();
@@ -185,15 +230,34 @@ impl Batch {
         let size: usize = parts.iter().map(|p| p.wire.len() + 18).sum();
         let mut w = BytesMut::with_capacity(size + 10);
         put_varint(&mut w, len as u64);
-        for p in parts.iter().filter(|p| !p.is_empty()) {
+        let mut parsed = Vec::with_capacity(parts.len());
+        let mut any_parsed = false;
+        for p in parts.iter_mut().filter(|p| !p.is_empty()) {
             put_varint(&mut w, p.count as u64);
             w.put_u64_le(p.base);
             w.put_slice(&p.wire);
+            let mut cmds = std::mem::take(&mut p.parsed);
+            if cmds.len() != p.count {
+                // Not one per command (a part built by hand): parse them all at apply.
+                cmds.clear();
+                cmds.resize(p.count, None);
+            }
+            any_parsed |= cmds.iter().any(Option::is_some);
+            parsed.push(cmds);
         }
         Self {
             wire: w.freeze(),
             len,
+            parsed: any_parsed.then(|| Arc::new(Mutex::new(Some(parsed)))),
         }
+    }
+
+    /// The commands the leader parsed when it built this batch, in order, one per
+    /// command (`None` where the bytes must be parsed); `None` if there are none, or
+    /// after the first call: they are applied once.
+    pub fn take_parsed(&self) -> Option<Vec<Vec<Option<Command>>>> {
+        let cell = self.parsed.as_ref()?;
+        cell.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
     /// Takes an encoded batch (from a peer or the log), checking that it decodes.
@@ -223,7 +287,11 @@ impl Batch {
         if r.at != wire.len() {
             return Err(BadBatch("trailing bytes"));
         }
-        Ok(Self { wire, len })
+        Ok(Self {
+            wire,
+            len,
+            parsed: None,
+        })
     }
 
     /// Number of commands.
@@ -234,6 +302,11 @@ impl Batch {
     /// Whether the batch has no commands.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The encoding (what [`Batch::from_wire`] takes back).
+    pub fn wire_bytes(&self) -> Bytes {
+        self.wire.clone()
     }
 
     /// Size of the encoding in bytes (what the entry weighs in the log).
@@ -301,6 +374,33 @@ impl Commands<'_> {
             let start = r.at;
             r.take(n).ok()?;
             args.push(self.wire.slice(start..start + n));
+        }
+        self.at = r.at;
+        Some(ctx)
+    }
+}
+
+impl Commands<'_> {
+    /// Steps over the next command without decoding its arguments (the caller has them
+    /// parsed already) and returns its context; `None` after the last command.
+    pub fn skip_next(&mut self) -> Option<Ctx> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        let mut r = Reader {
+            buf: self.wire,
+            at: self.at,
+        };
+        if self.part_left == 0 {
+            (self.part_left, self.base) = r.part_header(self.left + 1).ok()?;
+        }
+        self.part_left -= 1;
+        let ctx = r.ctx(self.base).ok()?;
+        let argc = r.varint().ok()?;
+        for _ in 0..argc {
+            let n = r.varint().ok()? as usize;
+            r.take(n).ok()?;
         }
         self.at = r.at;
         Some(ctx)
@@ -541,13 +641,13 @@ mod tests {
             parts.push(builder.finish());
         }
         assert_eq!(parts.iter().map(Part::len).collect::<Vec<_>>(), [1, 0, 2]);
-        let b = Batch::join(&parts);
+        let b = Batch::join(&mut parts);
         assert_eq!(b.len(), 3);
         assert_eq!(b.commands().collect::<Vec<_>>(), all);
         let again = Batch::from_wire(b.wire.clone()).expect("valid");
         assert_eq!(again.commands().collect::<Vec<_>>(), all);
         assert_eq!(
-            Batch::join(&[Part::default(), Part::default()]),
+            Batch::join(&mut [Part::default(), Part::default()]),
             Batch::default()
         );
     }
@@ -575,5 +675,51 @@ mod tests {
         let b = Batch::new(odd.clone());
         let back = Batch::from_wire(b.wire.clone()).expect("valid");
         assert_eq!(back.commands().collect::<Vec<_>>(), odd);
+    }
+
+    /// Stepping over commands reads the same contexts as decoding them, across parts.
+    #[test]
+    fn skip_next_reads_what_next_into_reads() {
+        let cmds = sample();
+        let b = Batch::join(&mut [Part::of(&cmds[..1]), Part::of(&cmds[1..])]);
+        let mut skip = b.commands();
+        let mut full = b.commands();
+        let mut args = Vec::new();
+        for want in &cmds {
+            assert_eq!(skip.skip_next().as_ref(), Some(&want.ctx));
+            assert_eq!(full.next_into(&mut args).as_ref(), Some(&want.ctx));
+        }
+        assert_eq!(skip.skip_next(), None);
+    }
+
+    /// What the parts parsed moves into the batch, one slot per command, and is handed
+    /// out once; a part whose parsed commands do not match its count contributes none.
+    #[test]
+    fn parsed_commands_travel_with_the_batch_once() {
+        let get = |k: &str| shoal_core::parse(&[Bytes::from("GET"), Bytes::from(k.to_owned())]);
+        let parsed = |k: &str| match get(k) {
+            Ok(shoal_core::Parsed::Keyspace(_, c)) => Some(c),
+            _ => None,
+        };
+        let mut b1 = PartBuilder::default();
+        b1.push_parsed(&Ctx::default(), &[&b"GET"[..], b"a"], |_| parsed("a"));
+        b1.push(&Ctx::default(), &[&b"GET"[..], b"b"]);
+        let mut odd = Part::of(&[Proposal::new(
+            vec![Bytes::from("GET"), Bytes::from("c")],
+            Ctx::default(),
+        )]);
+        odd.parsed = vec![parsed("c"), parsed("d")];
+        let b = Batch::join(&mut [b1.finish(), Part::default(), odd]);
+        assert_eq!(b.len(), 3);
+        let taken = b.take_parsed().expect("parsed commands");
+        assert_eq!(taken, vec![vec![parsed("a"), None], vec![None]]);
+        assert!(b.take_parsed().is_none(), "handed out once");
+        assert!(
+            Batch::new(sample()).take_parsed().is_none(),
+            "nothing parsed"
+        );
+        let copy = Batch::from_wire(b.wire_bytes()).expect("valid");
+        assert_eq!(copy, b);
+        assert!(copy.take_parsed().is_none(), "never encoded");
     }
 }

@@ -163,22 +163,29 @@ fn protocol(ctx: &shoal_core::Ctx) -> Protocol {
 fn apply_one(db: &mut Db, args: &[Bytes], ctx: &Ctx, out: &mut BytesMut) -> Option<CommandReply> {
     let frame = match shoal_core::parse(args) {
         Err(f) => f,
-        Ok(Parsed::Keyspace(_, cmd)) => match cmd.apply(db, ctx) {
-            Reply::Frame(f) => f,
-            Reply::Block(b) => {
-                let mut timeout = BytesMut::new();
-                shoal_resp::encode(&b.timeout_reply, protocol(ctx), &mut timeout);
-                return Some(CommandReply::Blocked {
-                    keys: b.keys,
-                    deadline_ms: b.deadline_ms,
-                    timeout_reply: timeout.freeze(),
-                    retry_args: b.retry_args,
-                });
-            }
-        },
+        Ok(Parsed::Keyspace(_, cmd)) => return encode_reply(cmd.apply(db, ctx), ctx, out),
         Ok(Parsed::Server(_, name)) => Frame::Error(Bytes::from(format!(
             "ERR '{name}' is not a keyspace command and cannot be replicated"
         ))),
+    };
+    shoal_resp::encode(&frame, protocol(ctx), out);
+    None
+}
+
+/// Encodes a command's reply into `out`, or reports what a blocked command waits for.
+fn encode_reply(reply: Reply, ctx: &Ctx, out: &mut BytesMut) -> Option<CommandReply> {
+    let frame = match reply {
+        Reply::Frame(f) => f,
+        Reply::Block(b) => {
+            let mut timeout = BytesMut::new();
+            shoal_resp::encode(&b.timeout_reply, protocol(ctx), &mut timeout);
+            return Some(CommandReply::Blocked {
+                keys: b.keys,
+                deadline_ms: b.deadline_ms,
+                timeout_reply: timeout.freeze(),
+                retry_args: b.retry_args,
+            });
+        }
     };
     shoal_resp::encode(&frame, protocol(ctx), out);
     None
@@ -192,8 +199,37 @@ fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
     let mut ends: Vec<Result<usize, CommandReply>> = Vec::with_capacity(batch.len());
     let mut commands = batch.commands();
     let mut args = Vec::new();
-    while let Some(ctx) = commands.next_into(&mut args) {
-        ends.push(match apply_one(db, &args, &ctx, &mut out) {
+    // On the leader that built the batch, the commands its connections parsed already:
+    // one slot per command, part by part (taken in step with `commands`).
+    let mut parsed = batch.take_parsed().unwrap_or_default();
+    let mut parts = parsed.iter_mut();
+    let mut slots = [].iter_mut();
+    loop {
+        let slot = loop {
+            match slots.next() {
+                Some(s) => break Some(s),
+                None => match parts.next() {
+                    Some(p) => slots = p.iter_mut(),
+                    None => break None,
+                },
+            }
+        };
+        let blocked = match slot.and_then(Option::take) {
+            Some(command) => {
+                let Some(ctx) = commands.skip_next() else {
+                    break;
+                };
+                let reply = command.apply(db, &ctx);
+                encode_reply(reply, &ctx, &mut out)
+            }
+            None => {
+                let Some(ctx) = commands.next_into(&mut args) else {
+                    break;
+                };
+                apply_one(db, &args, &ctx, &mut out)
+            }
+        };
+        ends.push(match blocked {
             None => Ok(out.len()),
             Some(blocked) => Err(blocked),
         });
@@ -519,6 +555,64 @@ mod tests {
                 );
             }
             other => panic!("expected Blocked, got {other:?}"),
+        }
+    }
+
+    /// The leader applies the commands its connections parsed; followers parse the bytes.
+    /// Both must give the same replies and byte-identical state, also when only some
+    /// commands of a part were parsed (a syntax error is left to the bytes) and when the
+    /// parsed ones are taken by an earlier apply (a second apply parses the bytes).
+    #[test]
+    fn parsed_commands_apply_as_their_bytes_do() {
+        let reqs = [
+            p(&["SET", "k", "v", "EX", "100"], 5),
+            p(&["SET", "k", "v", "NOPE"], 5),
+            p(&["XADD", "s", "MAXLEN", "~", "10", "*", "f", "v"], 1000),
+            p(&["HSET", "h", "a", "1", "b", "2"], 6),
+            p(&["LPUSH", "l", "x", "y"], 7),
+            p(&["INCR", "s"], 8),
+            p(&["ZADD", "z", "GT", "CH", "1.5", "m"], 9),
+            p(&["XGROUP", "CREATE", "s", "g", "0"], 10),
+            p(
+                &[
+                    "XREADGROUP",
+                    "GROUP",
+                    "g",
+                    "c",
+                    "COUNT",
+                    "1",
+                    "STREAMS",
+                    "s",
+                    ">",
+                ],
+                11,
+            ),
+        ];
+        let mut parts = Vec::new();
+        for chunk in reqs.chunks(4) {
+            let mut b = crate::batch::PartBuilder::default();
+            for r in chunk {
+                b.push_parsed(&r.ctx, &r.args, |args| match shoal_core::parse(args) {
+                    Ok(Parsed::Keyspace(_, c)) => Some(c),
+                    _ => None,
+                });
+            }
+            parts.push(b.finish());
+        }
+        let leader = Batch::join(&mut parts);
+        let follower = Batch::from_wire(leader.wire_bytes()).expect("valid batch");
+        let (mut a, mut b, mut c) = (Db::new(), Db::new(), Db::new());
+        let ra = apply_batch(&mut a, &leader);
+        let rb = apply_batch(&mut b, &follower);
+        let rc = apply_batch(&mut c, &leader);
+        assert_eq!(ra, rb);
+        assert_eq!(ra, rc);
+        assert_eq!(a.encode_snapshot(), b.encode_snapshot());
+        assert_eq!(a.encode_snapshot(), c.encode_snapshot());
+        assert_eq!(ra.replies.len(), reqs.len());
+        match &ra.replies[1] {
+            CommandReply::Frame(f) => assert!(f.starts_with(b"-ERR syntax error"), "{f:?}"),
+            other => panic!("expected a frame, got {other:?}"),
         }
     }
 }

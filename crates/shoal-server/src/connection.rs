@@ -89,9 +89,8 @@ pub struct Session {
 pub struct Pending {
     spec: &'static CommandSpec,
     args: Vec<Bytes>,
-    /// The parsed command of a read, which this node runs itself. Writes are proposed as
-    /// sent and parsed where they are applied (by every replica, with the same result,
-    /// syntax errors included), so parsing them here too would be wasted.
+    /// The parsed command of a read, which this node runs itself. Writes are parsed as
+    /// they are encoded for the log (`run_segment`).
     /// Boxed: a `Command` is ~150 bytes, and every request's `Pending` is moved several
     /// times on its way to the log (memmove of these was ~3% of the write path).
     read: Option<Box<Command>>,
@@ -329,7 +328,12 @@ impl Session {
                 let mut slots = std::mem::take(&mut self.slots);
                 for p in seg.drain(..k) {
                     let ctx = self.ctx(true, &p.args);
-                    self.part.push(&ctx, &p.args);
+                    // Parsed once, here: the leader's apply runs this (followers parse
+                    // the bytes). A syntax error is left to the apply to answer, in
+                    // order with the replies of the writes before it.
+                    let parse = p.spec.parse;
+                    self.part
+                        .push_parsed(&ctx, &p.args, |args| parse.and_then(|f| f(args).ok()));
                     slots.push(p.slot);
                     decoder.recycle(p.args);
                 }

@@ -270,7 +270,7 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
                 parts.push(s.part);
                 txs.push(s.tx);
             }
-            let batch = shoal_raft::Batch::join(&parts);
+            let batch = shoal_raft::Batch::join(&mut parts);
             drop(parts);
             match node.propose(group, batch).await {
                 Ok(replies) => {
