@@ -116,6 +116,34 @@ pub struct RequestDecoder {
 
 /// Argument vectors kept for reuse at most (a pipeline's worth), and the largest kept.
 const SPARE_MAX: usize = 64;
+
+/// The most arguments [`RequestDecoder::whole`] decodes (on the stack); longer requests
+/// take the general path.
+const WHOLE_MAX_ARGS: usize = 16;
+
+/// A length written the one way Redis accepts without question (digits, no sign, no
+/// leading zero, at most 10 digits) at `from`, ended by `\r\n`: the number and the index
+/// after the line. `None` for anything else, which the general parser judges.
+fn canonical_len(b: &[u8], from: usize) -> Option<(usize, usize)> {
+    let mut v = 0u64;
+    let mut i = from;
+    loop {
+        let d = *b.get(i)?;
+        if d == b'\r' {
+            break;
+        }
+        if !d.is_ascii_digit() || i - from >= 10 {
+            return None;
+        }
+        v = v * 10 + u64::from(d - b'0');
+        i += 1;
+    }
+    let digits = i - from;
+    if digits == 0 || (digits > 1 && b[from] == b'0') || *b.get(i + 1)? != b'\n' {
+        return None;
+    }
+    Some((usize::try_from(v).ok()?, i + 2))
+}
 const SPARE_CAPACITY_MAX: usize = 64;
 
 /// Parses a length the way Redis's `string2ll` does: no sign but `-`, no leading zeros,
@@ -184,6 +212,12 @@ impl RequestDecoder {
                         return Ok(None);
                     };
                     if first == b'*' {
+                        if authenticated
+                            && self.scanned == 0
+                            && let Some(args) = self.whole(buf, limits)
+                        {
+                            return Ok(Some(args));
+                        }
                         match self.multibulk_header(buf, limits, authenticated)? {
                             Header::NeedMore => return Ok(None),
                             // `*0`, `*-1`: nothing to run; look at what follows.
@@ -222,6 +256,45 @@ impl RequestDecoder {
     /// Zero when unknown (between commands, or while a length line is incomplete).
     pub fn bytes_hint(&self) -> usize {
         self.missing
+    }
+
+    /// Decodes a request that is in `buf` whole and in canonical form (what clients send)
+    /// in one pass, without the resumable state machine. Anything else (incomplete, a
+    /// number Redis would reject or must check against a limit, many arguments) gives
+    /// `None` and takes the general path, which answers it exactly as Redis does; so this
+    /// never fails, and decodes what the general path would decode.
+    fn whole(&mut self, buf: &mut BytesMut, limits: &Limits) -> Option<Vec<Bytes>> {
+        let b = &buf[..];
+        let (count, mut at) = canonical_len(b, 1)?;
+        if count == 0 || count > WHOLE_MAX_ARGS || count > limits.max_multibulk_len {
+            return None;
+        }
+        let mut spans = [(0u32, 0u32); WHOLE_MAX_ARGS];
+        for span in spans.iter_mut().take(count) {
+            if *b.get(at)? != b'$' {
+                return None;
+            }
+            let (len, start) = canonical_len(b, at + 1)?;
+            if len > limits.max_bulk_len {
+                return None;
+            }
+            let end = start.checked_add(len)?;
+            // The two bytes after the payload are skipped unchecked, as Redis does.
+            at = end.checked_add(2)?;
+            if at > b.len() {
+                return None;
+            }
+            *span = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+        }
+        let mut args = self.spare.pop().unwrap_or_default();
+        args.reserve(count);
+        // One split for the request, then slices: cheaper than splitting the buffer
+        // argument by argument.
+        let frame = buf.split_to(at).freeze();
+        for &(start, end) in &spans[..count] {
+            args.push(frame.slice(start as usize..end as usize));
+        }
+        Some(args)
     }
 
     /// Finds the `\r` of the line at the front of `buf`, resuming where the last search

@@ -173,3 +173,74 @@ proptest! {
         while let Ok(Some(_)) = parse_reply(&mut buf) {}
     }
 }
+
+/// Decodes `input` fed in pieces of `chunk` bytes: the commands, then the error if any.
+fn decode_in_pieces(
+    input: &[u8],
+    chunk: usize,
+    limits: &Limits,
+    auth: bool,
+) -> (Vec<Vec<Vec<u8>>>, Option<String>) {
+    let mut d = RequestDecoder::new();
+    let mut buf = BytesMut::new();
+    let mut got = Vec::new();
+    for piece in input.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            match d.decode(&mut buf, limits, auth) {
+                Ok(Some(cmd)) => got.push(cmd.into_iter().map(|a| a.to_vec()).collect()),
+                Ok(None) => break,
+                Err(e) => return (got, Some(e.0)),
+            }
+        }
+    }
+    (got, None)
+}
+
+/// Near-valid RESP: canonical frames mixed with what only the general parser may judge
+/// (leading zeros, signs, a missing `\n`, limits, inline commands, cut-off frames).
+fn resp_soup() -> impl Strategy<Value = Vec<u8>> {
+    let token = prop_oneof![
+        Just(&b"*1\r\n"[..]),
+        Just(&b"*2\r\n"[..]),
+        Just(&b"*3\r\n"[..]),
+        Just(&b"*03\r\n"[..]),
+        Just(&b"*0\r\n"[..]),
+        Just(&b"*-1\r\n"[..]),
+        Just(&b"*+1\r\n"[..]),
+        Just(&b"*1\rx"[..]),
+        Just(&b"$3\r\nabc\r\n"[..]),
+        Just(&b"$3\r\nabcxy"[..]),
+        Just(&b"$0\r\n\r\n"[..]),
+        Just(&b"$03\r\nabc\r\n"[..]),
+        Just(&b"$-1\r\n"[..]),
+        Just(&b"$3\rxabc\r\n"[..]),
+        Just(&b"$1\r\n"[..]),
+        Just(&b"$12345678901\r\n"[..]),
+        Just(&b"PING\r\n"[..]),
+        Just(&b"\r\n"[..]),
+        Just(&b"x"[..]),
+    ];
+    proptest::collection::vec(token, 0..12).prop_map(|ts| ts.concat())
+}
+
+proptest! {
+    /// A request that is in the buffer whole is decoded by a fast path, a request that
+    /// arrives in pieces by the resumable parser: both must give the same commands and
+    /// the same error, whatever the bytes and limits.
+    #[test]
+    fn whole_and_piecewise_decoding_agree(
+        input in resp_soup(),
+        auth in any::<bool>(),
+        small_limits in any::<bool>(),
+    ) {
+        let limits = if small_limits {
+            Limits { max_bulk_len: 2, max_multibulk_len: 2, ..Limits::default() }
+        } else {
+            Limits::default()
+        };
+        let at_once = decode_in_pieces(&input, input.len().max(1), &limits, auth);
+        let bytewise = decode_in_pieces(&input, 1, &limits, auth);
+        prop_assert_eq!(at_once, bytewise);
+    }
+}

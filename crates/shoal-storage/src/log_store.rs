@@ -58,16 +58,8 @@ pub struct LogStore<C: RaftTypeConfig> {
     /// Where `append` encodes entries (sled copies the bytes): one buffer for the store's
     /// life, where a fresh one grew by doubling for every entry.
     scratch: Vec<u8>,
-    /// The committed index last written to sled (see `save_committed`).
-    committed_saved: Option<u64>,
     _c: PhantomData<fn() -> C>,
 }
-
-/// `save_committed` writes to sled only when the committed index has moved this many
-/// entries past the last one written. openraft reports it after every entry, and a sled
-/// insert cost as much as the entry's own: a third of the log's work with one client
-/// command per entry. A stale value is safe (see `save_committed`).
-const COMMITTED_EVERY: u64 = 64;
 
 impl<C: RaftTypeConfig> Clone for LogStore<C> {
     fn clone(&self) -> Self {
@@ -80,7 +72,6 @@ impl<C: RaftTypeConfig> Clone for LogStore<C> {
             recent: self.recent.clone(),
             purger: self.purger.clone(),
             scratch: Vec::new(),
-            committed_saved: None,
             _c: PhantomData,
         }
     }
@@ -274,7 +265,6 @@ impl<C: RaftTypeConfig> LogStore<C> {
                 bytes: 0,
             })),
             scratch: Vec::new(),
-            committed_saved: None,
             _c: PhantomData,
         }
     }
@@ -452,20 +442,10 @@ where
     }
 
     async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> Result<(), io::Error> {
-        // Neither flushed nor written every time: an older committed id only means that a
-        // restart replays less of the log at once and applies the rest when the leader
-        // (itself, for a cluster of one) commits again. It can never be ahead of the log.
-        let index = committed.as_ref().map(|c| c.index());
-        let due = match (index, self.committed_saved) {
-            (Some(i), Some(saved)) => i < saved || i - saved >= COMMITTED_EVERY,
-            _ => true,
-        };
-        if !due {
-            return Ok(());
-        }
-        self.put_meta(COMMITTED, &committed)?;
-        self.committed_saved = index;
-        Ok(())
+        // Not flushed: losing it only means re-applying from an older point. Written
+        // every time (a sled insert per entry): a node restarted without a quorum serves
+        // READONLY reads of everything up to it, so it must not lag.
+        self.put_meta(COMMITTED, &committed)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<C>>, io::Error> {
