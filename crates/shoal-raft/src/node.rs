@@ -30,6 +30,7 @@ use crate::service::RaftGrpc;
 use crate::state_machine::Shared;
 use crate::state_machine::StateMachine;
 use crate::types::Batch;
+use crate::types::BatchReply;
 use crate::types::CommandReply;
 use crate::types::GroupId;
 use crate::types::NodeId;
@@ -314,9 +315,15 @@ impl Node {
     /// and applied here. Only the leader accepts proposals: elsewhere this is
     /// [`Error::NotLeader`] naming the leader if known.
     pub async fn propose(&self, group: GroupId, batch: Batch) -> Result<Vec<CommandReply>, Error> {
+        Ok(self.propose_batch(group, batch).await?.into_replies())
+    }
+
+    /// [`Node::propose`], answering with the batch's replies as applied (one buffer;
+    /// see [`BatchReply`]).
+    pub async fn propose_batch(&self, group: GroupId, batch: Batch) -> Result<BatchReply, Error> {
         let raft = self.raft(group)?;
         match raft.client_write(batch).await {
-            Ok(resp) => Ok(resp.data.replies),
+            Ok(resp) => Ok(resp.data),
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 Err(Error::NotLeader {
                     group,

@@ -191,12 +191,13 @@ fn encode_reply(reply: Reply, ctx: &Ctx, out: &mut BytesMut) -> Option<CommandRe
     None
 }
 
-/// Applies a batch. Every reply is encoded into one buffer and handed out as a slice of
-/// it: one allocation per entry instead of one per command.
+/// Applies a batch. Every reply is encoded into one buffer ([`BatchReply`]): one
+/// allocation per entry instead of one per command.
 fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
     let mut out = BytesMut::with_capacity(batch.len() * 8);
-    // Per command: where its reply ends in `out`, or its blocked reply.
-    let mut ends: Vec<Result<usize, CommandReply>> = Vec::with_capacity(batch.len());
+    // Per command, where its reply ends in `out`; the blocked ones aside.
+    let mut ends = Vec::with_capacity(batch.len());
+    let mut blocked_at = Vec::new();
     let mut commands = batch.commands();
     let mut args = Vec::new();
     // On the leader that built the batch, the commands its connections parsed already:
@@ -229,26 +230,12 @@ fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
                 apply_one(db, &args, &ctx, &mut out)
             }
         };
-        ends.push(match blocked {
-            None => Ok(out.len()),
-            Some(blocked) => Err(blocked),
-        });
+        if let Some(blocked) = blocked {
+            blocked_at.push((ends.len(), blocked));
+        }
+        ends.push(out.len());
     }
-    let out = out.freeze();
-    let mut start = 0;
-    BatchReply {
-        replies: ends
-            .into_iter()
-            .map(|e| match e {
-                Ok(end) => {
-                    let r = CommandReply::Frame(out.slice(start..end));
-                    start = end;
-                    r
-                }
-                Err(blocked) => blocked,
-            })
-            .collect(),
-    }
+    BatchReply::new(out.freeze(), ends, blocked_at)
 }
 
 /// Builds a snapshot from a copy of the keyspace taken between two applies,
@@ -517,8 +504,8 @@ mod tests {
         let rb = apply_batch(&mut b, &batch);
         assert_eq!(ra, rb);
         assert_eq!(a.encode_snapshot(), b.encode_snapshot());
-        let frames: Vec<&[u8]> = ra
-            .replies
+        let replies = ra.clone().into_replies();
+        let frames: Vec<&[u8]> = replies
             .iter()
             .map(|r| match r {
                 CommandReply::Frame(f) => &f[..],
@@ -537,7 +524,7 @@ mod tests {
         // A blocking read proposed without may_block answers as if timed out;
         // with may_block it reports what to wait for and changes nothing.
         assert_eq!(frames[6], b"*-1\r\n");
-        match &ra.replies[7] {
+        match &replies[7] {
             CommandReply::Blocked {
                 keys,
                 deadline_ms,
@@ -609,8 +596,8 @@ mod tests {
         assert_eq!(ra, rc);
         assert_eq!(a.encode_snapshot(), b.encode_snapshot());
         assert_eq!(a.encode_snapshot(), c.encode_snapshot());
-        assert_eq!(ra.replies.len(), reqs.len());
-        match &ra.replies[1] {
+        assert_eq!(ra.len(), reqs.len());
+        match &ra.into_replies()[1] {
             CommandReply::Frame(f) => assert!(f.starts_with(b"-ERR syntax error"), "{f:?}"),
             other => panic!("expected a frame, got {other:?}"),
         }

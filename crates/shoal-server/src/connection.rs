@@ -340,14 +340,7 @@ impl Session {
                 let part = self.part.finish();
                 match shard.propose(part).await {
                     Ok(replies) => {
-                        for r in replies {
-                            match r {
-                                CommandReply::Frame(b) => out.extend_from_slice(&b),
-                                CommandReply::Blocked { timeout_reply, .. } => {
-                                    out.extend_from_slice(&timeout_reply)
-                                }
-                            }
-                        }
+                        out.extend_from_slice(&replies.encoded());
                         fresh = true;
                     }
                     Err(e) => {

@@ -65,7 +65,26 @@ impl From<shoal_raft::Error> for ShardError {
 
 struct Submission {
     part: Part,
-    tx: oneshot::Sender<Result<Vec<CommandReply>, ShardError>>,
+    tx: oneshot::Sender<Result<Replies, ShardError>>,
+}
+
+/// The replies to one submission: its range of the replies of the entry it went into.
+pub struct Replies {
+    batch: Arc<shoal_raft::BatchReply>,
+    range: std::ops::Range<usize>,
+}
+
+impl Replies {
+    /// The replies back to back, as the client reads them (a blocked command's timeout
+    /// reply in its place): one slice of the entry's reply buffer.
+    pub fn encoded(&self) -> Bytes {
+        self.batch.encoded(self.range.clone())
+    }
+
+    /// One reply per command.
+    pub fn into_vec(self) -> Vec<CommandReply> {
+        self.batch.replies(self.range)
+    }
 }
 
 /// The server's handle on its shard.
@@ -107,7 +126,7 @@ impl ShardHandle {
 
     /// Replicates the commands of `part` (possibly together with other connections'
     /// commands) and returns their replies in order.
-    pub async fn propose(&self, part: Part) -> Result<Vec<CommandReply>, ShardError> {
+    pub async fn propose(&self, part: Part) -> Result<Replies, ShardError> {
         let (tx, rx) = oneshot::channel();
         self.proposals
             .send(Submission { part, tx })
@@ -121,7 +140,9 @@ impl ShardHandle {
         &self,
         commands: &[Proposal],
     ) -> Result<Vec<CommandReply>, ShardError> {
-        self.propose(Part::of(commands)).await
+        self.propose(Part::of(commands))
+            .await
+            .map(Replies::into_vec)
     }
 
     /// Commits an empty entry unless this node already committed one of its own in the
@@ -272,11 +293,16 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
             }
             let batch = shoal_raft::Batch::join(&mut parts);
             drop(parts);
-            match node.propose(group, batch).await {
+            match node.propose_batch(group, batch).await {
                 Ok(replies) => {
-                    let mut it = replies.into_iter();
+                    let batch = Arc::new(replies);
+                    let mut at = 0;
                     for (tx, c) in txs.into_iter().zip(counts) {
-                        let _ = tx.send(Ok(it.by_ref().take(c).collect()));
+                        let _ = tx.send(Ok(Replies {
+                            batch: batch.clone(),
+                            range: at..at + c,
+                        }));
+                        at += c;
                     }
                     answered.store(n, Ordering::Relaxed);
                 }
