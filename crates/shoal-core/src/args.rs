@@ -132,10 +132,26 @@ pub fn parse_f64_strict(b: &[u8]) -> Option<f64> {
     if b.is_empty() || b.len() > 5120 {
         return None;
     }
+    // Scores are mostly small integers: up to 15 digits convert to f64 exactly, as
+    // strtold reads them ("-0" is -0.0 in both).
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if !digits.is_empty() && digits.len() <= 15 && digits.iter().all(u8::is_ascii_digit) {
+        let v = digits
+            .iter()
+            .fold(0u64, |v, &d| v * 10 + u64::from(d - b'0')) as f64;
+        return Some(if neg { -v } else { v });
+    }
     if b[0].is_ascii_whitespace() || b[b.len() - 1].is_ascii_whitespace() {
         return None;
     }
     let s = std::str::from_utf8(b).ok()?;
+    if !b.iter().any(u8::is_ascii_alphabetic) {
+        // No letters: no inf/nan spelling to police, nothing to lower-case.
+        return s.parse::<f64>().ok().filter(|v| !v.is_nan());
+    }
     let lower = s.to_ascii_lowercase();
     let v = match lower.as_str() {
         "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
@@ -216,6 +232,27 @@ mod tests {
     #[test]
     fn floats() {
         assert_eq!(parse_f64_strict(b"1.5"), Some(1.5));
+        // The integer fast path agrees with the general parser, signs and zeros included.
+        assert!(parse_f64_strict(b"-0").is_some_and(|v| v == 0.0 && v.is_sign_negative()));
+        assert_eq!(parse_f64_strict(b"007"), Some(7.0));
+        assert_eq!(parse_f64_strict(b"+5"), Some(5.0));
+        assert_eq!(parse_f64_strict(b"-"), None);
+        for n in [
+            0i64,
+            1,
+            -1,
+            42,
+            999_999_999_999_999,
+            -999_999_999_999_999,
+            1_234_567_890_123_456,
+        ] {
+            let text = n.to_string();
+            assert_eq!(
+                parse_f64_strict(text.as_bytes()),
+                text.parse::<f64>().ok(),
+                "{n}"
+            );
+        }
         assert_eq!(parse_f64_strict(b"-inf"), Some(f64::NEG_INFINITY));
         assert_eq!(parse_f64_strict(b"1e3"), Some(1000.0));
         assert_eq!(parse_f64_strict(b"nan"), None);

@@ -547,20 +547,27 @@ fn drop_if_empty(db: &mut Db, key: &[u8], now: u64) {
 }
 
 /// Pushes `items` onto the list at `key` (creating it), with the push event and the
-/// ready signal. The caller has checked the type.
-fn push_items(db: &mut Db, now: u64, key: &[u8], end: End, items: &[&[u8]]) -> usize {
+/// ready signal; the new length, or WRONGTYPE (nothing changed) if `key` holds another
+/// type. One lookup of `key`.
+fn push_items<I: AsRef<[u8]>>(
+    db: &mut Db,
+    now: u64,
+    key: &[u8],
+    end: End,
+    items: &[I],
+) -> Result<usize, Frame> {
     let len = match db.get_or_insert_with(key, now, || Value::List(Box::default())) {
         Value::List(list) => {
             for it in items {
-                list.push(end, SmallBytes::new(it));
+                list.push(end, SmallBytes::new(it.as_ref()));
             }
             list.len()
         }
-        _ => return 0,
+        _ => return Err(wrongtype()),
     };
     db.notify(class::LIST, end.push_event(), key);
     db.signal_ready(key);
-    len
+    Ok(len)
 }
 
 /// Normalizes a Redis `start..=stop` index pair against `len`; None when empty.
@@ -590,14 +597,21 @@ impl ListCommand {
                 end,
                 items,
                 only_existing,
-            } => match read(db, &key, now) {
-                Err(e) => e,
-                Ok(None) if only_existing => Frame::Integer(0),
-                Ok(_) => {
-                    let items: Vec<&[u8]> = items.iter().map(|b| b.as_ref()).collect();
-                    Frame::Integer(push_items(db, now, &key, end, &items) as i64)
+            } => {
+                let exists = if only_existing {
+                    read(db, &key, now).map(|l| l.is_some())
+                } else {
+                    Ok(true)
+                };
+                match exists {
+                    Err(e) => e,
+                    Ok(false) => Frame::Integer(0),
+                    Ok(true) => match push_items(db, now, &key, end, &items) {
+                        Ok(len) => Frame::Integer(len as i64),
+                        Err(e) => e,
+                    },
                 }
-            },
+            }
             ListCommand::Pop { key, end, count } => match get_mut(db, &key, now) {
                 Err(e) => e,
                 Ok(None) => match count {
@@ -897,7 +911,8 @@ fn lmove(db: &mut Db, ctx: &Ctx, m: ListCommand) -> Reply {
     };
     db.notify(class::LIST, from.pop_event(), src);
     drop_if_empty(db, src, now);
-    push_items(db, now, dst, to, &[&v]);
+    // The caller checked the destination's type.
+    let _ = push_items(db, now, dst, to, &[&v]);
     Reply::Frame(Frame::bulk(&v))
 }
 

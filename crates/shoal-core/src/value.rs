@@ -91,9 +91,7 @@ pub fn write<'a, T: Typed>(
     key: &[u8],
     now: u64,
 ) -> Result<&'a mut T, shoal_resp::Frame> {
-    if db.get(key, now).is_some_and(|v| T::of(v).is_none()) {
-        return Err(wrongtype());
-    }
+    // One lookup: a live key of another type is found (nothing is inserted) and refused.
     T::of_mut(db.get_or_insert_with(key, now, || T::default().into_value())).ok_or_else(wrongtype)
 }
 

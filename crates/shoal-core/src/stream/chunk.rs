@@ -184,16 +184,24 @@ impl Chunk {
         Some((fields, c.pos))
     }
 
+    /// Whether the fields of `pairs` (flat: field, value, ...) are the master fields, in
+    /// order: compared in place, on every append.
+    fn has_master_fields<P: AsRef<[u8]>>(&self, pairs: &[P]) -> bool {
+        let mut c = Cur {
+            b: &self.buf,
+            pos: 0,
+        };
+        c.varint().and_then(|n| n.checked_mul(2)) == Some(pairs.len() as u64)
+            && pairs
+                .iter()
+                .step_by(2)
+                .all(|f| c.bytes() == Some(f.as_ref()))
+    }
+
     /// Appends an entry (its ID is above every ID in the node). `pairs` is flat:
     /// field, value, field, value...
-    pub fn append(&mut self, master_id: StreamId, id: StreamId, pairs: &[&[u8]]) {
-        let same = match self.master() {
-            Some((mf, _)) => {
-                mf.len() * 2 == pairs.len()
-                    && mf.iter().zip(pairs.iter().step_by(2)).all(|(a, b)| a == b)
-            }
-            None => false,
-        };
+    pub fn append<P: AsRef<[u8]>>(&mut self, master_id: StreamId, id: StreamId, pairs: &[P]) {
+        let same = self.has_master_fields(pairs);
         let ms_delta = id.ms.wrapping_sub(master_id.ms);
         self.buf.push(if same { SAMEFIELDS } else { 0 });
         put_varint(&mut self.buf, ms_delta);
@@ -209,6 +217,7 @@ impl Chunk {
             + lp_int_size(id.seq.wrapping_sub(master_id.seq) as i64);
         if same {
             for v in pairs.iter().skip(1).step_by(2) {
+                let v = v.as_ref();
                 put_bytes(&mut self.buf, v);
                 lp += lp_str_size(v);
             }
@@ -216,6 +225,7 @@ impl Chunk {
         } else {
             put_varint(&mut self.buf, nfields as u64);
             for x in pairs {
+                let x = x.as_ref();
                 put_bytes(&mut self.buf, x);
                 lp += lp_str_size(x);
             }

@@ -153,8 +153,8 @@ impl Stream {
     }
 
     /// Appends an entry with `id` (above `last_id`, checked by the caller).
-    pub fn append(&mut self, id: StreamId, pairs: &[&[u8]]) {
-        let elelen: u64 = pairs.iter().map(|p| p.len() as u64).sum();
+    pub fn append<P: AsRef<[u8]>>(&mut self, id: StreamId, pairs: &[P]) {
+        let elelen: u64 = pairs.iter().map(|p| p.as_ref().len() as u64).sum();
         let need_new = match self.chunks.last_key_value() {
             None => true,
             Some((_, c)) => c.is_full(elelen),
@@ -164,7 +164,7 @@ impl Stream {
             if let Some(mut last) = self.chunks.last_entry() {
                 last.get_mut().buf.shrink_to_fit();
             }
-            let fields: Vec<&[u8]> = pairs.iter().step_by(2).copied().collect();
+            let fields: Vec<&[u8]> = pairs.iter().step_by(2).map(AsRef::as_ref).collect();
             self.chunks.insert(id, Chunk::new(&fields));
         }
         if let Some(mut last) = self.chunks.last_entry() {

@@ -214,14 +214,18 @@ pub(crate) fn next_id(s: &Stream, id: AddId, now: u64) -> Result<StreamId, Frame
 impl XAdd {
     pub fn apply(self, db: &mut Db, ctx: &Ctx) -> Frame {
         let now = ctx.now_ms;
-        match write_stream(db, &self.key, now) {
-            Err(e) => return e,
-            Ok(None) if self.nomkstream => return Frame::Null,
-            Ok(None) => db.set(&self.key, Value::Stream(Box::default())),
-            Ok(Some(_)) => {}
-        }
-        let Ok(Some(s)) = write_stream(db, &self.key, now) else {
-            return Frame::Null;
+        // One lookup of the key either way.
+        let s = if self.nomkstream {
+            match write_stream(db, &self.key, now) {
+                Err(e) => return e,
+                Ok(None) => return Frame::Null,
+                Ok(Some(s)) => s,
+            }
+        } else {
+            match db.get_or_insert_with(&self.key, now, || Value::Stream(Box::default())) {
+                Value::Stream(s) => s,
+                _ => return super::wrongtype(),
+            }
         };
         if s.last_id == StreamId::MAX {
             return Frame::static_error(
@@ -232,8 +236,7 @@ impl XAdd {
             Ok(id) => id,
             Err(e) => return e,
         };
-        let pairs: Vec<&[u8]> = self.pairs.iter().map(|b| &b[..]).collect();
-        s.append(id, &pairs);
+        s.append(id, &self.pairs);
         let trimmed = self.trim.is_some_and(|t| s.trim(&t) > 0);
         db.notify(class::STREAM, "xadd", &self.key);
         if trimmed {
