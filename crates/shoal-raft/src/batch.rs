@@ -348,16 +348,16 @@ pub struct Commands<'a> {
     base: u64,
 }
 
-impl Commands<'_> {
-    /// Puts the next command's arguments (slices of the batch, no copy) into `args` and
-    /// returns its context; `None` after the last command.
-    pub fn next_into(&mut self, args: &mut Vec<Bytes>) -> Option<Ctx> {
+impl<'a> Commands<'a> {
+    /// Starts the next command: its context, and a reader at its argument count.
+    fn begin(&mut self) -> Option<(Ctx, Reader<'a>)> {
         if self.left == 0 {
             return None;
         }
         self.left -= 1;
+        let wire: &'a [u8] = self.wire;
         let mut r = Reader {
-            buf: self.wire,
+            buf: wire,
             at: self.at,
         };
         // The batch was checked when it was made; a failure here is a bug, answered by
@@ -367,6 +367,13 @@ impl Commands<'_> {
         }
         self.part_left -= 1;
         let ctx = r.ctx(self.base).ok()?;
+        Some((ctx, r))
+    }
+
+    /// Puts the next command's arguments (slices of the batch, no copy) into `args` and
+    /// returns its context; `None` after the last command.
+    pub fn next_into(&mut self, args: &mut Vec<Bytes>) -> Option<Ctx> {
+        let (ctx, mut r) = self.begin()?;
         args.clear();
         let argc = r.varint().ok()?;
         for _ in 0..argc {
@@ -378,25 +385,11 @@ impl Commands<'_> {
         self.at = r.at;
         Some(ctx)
     }
-}
 
-impl Commands<'_> {
     /// Steps over the next command without decoding its arguments (the caller has them
     /// parsed already) and returns its context; `None` after the last command.
     pub fn skip_next(&mut self) -> Option<Ctx> {
-        if self.left == 0 {
-            return None;
-        }
-        self.left -= 1;
-        let mut r = Reader {
-            buf: self.wire,
-            at: self.at,
-        };
-        if self.part_left == 0 {
-            (self.part_left, self.base) = r.part_header(self.left + 1).ok()?;
-        }
-        self.part_left -= 1;
-        let ctx = r.ctx(self.base).ok()?;
+        let (ctx, mut r) = self.begin()?;
         let argc = r.varint().ok()?;
         for _ in 0..argc {
             let n = r.varint().ok()? as usize;
