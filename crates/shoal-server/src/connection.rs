@@ -193,7 +193,9 @@ impl Session {
     /// Checks a request (existence, arity, auth, slots, subscribe mode), queues it inside
     /// MULTI, and parses keyspace commands, so that only valid commands reach the log.
     fn classify(&mut self, args: Vec<Bytes>) -> Step {
-        let (spec, full_name) = match shoal_core::table::lookup(&args) {
+        let lookup = shoal_core::table::lookup(&args);
+        self.record_command(&args, &lookup);
+        let (spec, full_name) = match lookup {
             // Internal commands (active expiry, retries) exist only inside the log.
             shoal_core::table::Lookup::Found(spec, _) if spec.has(flags::INTERNAL) => {
                 self.abort_multi();
@@ -270,6 +272,39 @@ impl Session {
                 slot,
             }),
             Ok(Parsed::Server(_, name)) => Step::Server(name, args),
+        }
+    }
+
+    /// Records the command for CLIENT LIST's `cmd=` as Redis's `lookupCommand` finds it:
+    /// the command (or container and subcommand) even when its arity is wrong, nothing
+    /// for an unknown command or subcommand.
+    fn record_command(&self, args: &[Bytes], lookup: &shoal_core::table::Lookup) {
+        use shoal_core::table::{Lookup, get};
+        let top = match lookup {
+            // Most requests: a plain command, two stores.
+            Lookup::Found(spec, std::borrow::Cow::Borrowed(_)) if !spec.has(flags::INTERNAL) => {
+                self.info.last_cmd.set(Some(spec), None);
+                return;
+            }
+            // A subcommand (its display name `container|sub` is built): record both.
+            Lookup::Found(spec, std::borrow::Cow::Owned(_)) => {
+                self.info.last_cmd.set(get(&args[0]), Some(spec));
+                return;
+            }
+            _ => args.first().and_then(|name| get(name)),
+        };
+        let sub = match (top, args.get(1)) {
+            (Some(t), Some(name)) if !t.subcommands.is_empty() => t
+                .subcommands
+                .iter()
+                .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name)),
+            _ => None,
+        };
+        match top {
+            Some(t) if t.subcommands.is_empty() || sub.is_some() || args.len() < 2 => {
+                self.info.last_cmd.set(Some(t), sub)
+            }
+            _ => self.info.last_cmd.set(None, None),
         }
     }
 

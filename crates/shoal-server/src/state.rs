@@ -46,8 +46,8 @@ pub struct ClientInfo {
     pub lib_ver: Mutex<Option<String>>,
     /// Milliseconds since the node started, at the last command.
     pub last_interaction_ms: AtomicU64,
-    /// Last command's name (`client|list`).
-    pub last_cmd: Mutex<String>,
+    /// The command last run or running (CLIENT LIST's `cmd=`); see [`LastCommand`].
+    pub last_cmd: LastCommand,
     pub resp: AtomicU8,
     /// Set when the client is in MULTI (for CLIENT LIST's flags).
     pub in_multi: AtomicU8,
@@ -174,5 +174,49 @@ impl Shared {
 
     pub fn uptime_ms(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
+    }
+}
+
+/// The command a client ran last, or is running (a blocked BLPOP shows `blpop`), as
+/// Redis's `c->lastcmd`: two pointers into the static command table, stored per request
+/// without a lock or an allocation. A reader racing the owner may see a pair from two
+/// requests, which a monitoring field can afford.
+#[derive(Default)]
+pub struct LastCommand {
+    /// The top-level command, null before the first one or after an unknown one.
+    top: std::sync::atomic::AtomicPtr<shoal_core::table::CommandSpec>,
+    /// The subcommand of a container command (`client|list`), else null.
+    sub: std::sync::atomic::AtomicPtr<shoal_core::table::CommandSpec>,
+}
+
+impl LastCommand {
+    /// Records `top` (with `sub` for a container command), or `None` for a request that
+    /// named no known command.
+    pub fn set(
+        &self,
+        top: Option<&'static shoal_core::table::CommandSpec>,
+        sub: Option<&'static shoal_core::table::CommandSpec>,
+    ) {
+        let ptr = |s: Option<&'static shoal_core::table::CommandSpec>| {
+            s.map_or(std::ptr::null_mut(), |s| std::ptr::from_ref(s).cast_mut())
+        };
+        self.sub.store(ptr(sub), Ordering::Relaxed);
+        self.top.store(ptr(top), Ordering::Relaxed);
+    }
+
+    /// The full name Redis shows (`get`, `client|list`), or `NULL`.
+    pub fn name(&self) -> String {
+        // Matched against the static table rather than dereferenced: no unsafe.
+        let get = |p: &std::sync::atomic::AtomicPtr<shoal_core::table::CommandSpec>| {
+            let p = p.load(Ordering::Relaxed);
+            shoal_core::table::all_with_internal()
+                .flat_map(|s| std::iter::once(s).chain(s.subcommands.iter()))
+                .find(|s| std::ptr::eq(*s, p))
+        };
+        match (get(&self.top), get(&self.sub)) {
+            (None, _) => "NULL".to_owned(),
+            (Some(top), None) => top.name.to_owned(),
+            (Some(top), Some(sub)) => format!("{}|{}", top.name, sub.name),
+        }
     }
 }

@@ -214,3 +214,50 @@ fn large_pipeline() {
     let got: String = c.get("big").expect("get big");
     assert_eq!(got.len(), big.len());
 }
+
+/// CLIENT LIST's `cmd=` names the command a client ran last (or is running), as
+/// redis-server 7 does: the container and subcommand, the command even after an arity
+/// error, NULL after an unknown command or subcommand, and a blocked client's command.
+#[test]
+fn client_list_shows_each_clients_last_command_as_redis_does() {
+    fn last_cmd(admin: &mut common::Raw, id: i64) -> String {
+        let Frame::Bulk(line) = admin.cmd(&["CLIENT", "LIST", "ID", &id.to_string()]) else {
+            panic!("CLIENT LIST is a bulk string");
+        };
+        let line = String::from_utf8_lossy(&line).into_owned();
+        line.split(' ')
+            .find_map(|f| f.strip_prefix("cmd="))
+            .unwrap_or_else(|| panic!("no cmd= in {line}"))
+            .to_owned()
+    }
+    fn trace(mut subject: common::Raw, mut admin: common::Raw) -> Vec<String> {
+        let Frame::Integer(id) = subject.cmd(&["CLIENT", "ID"]) else {
+            panic!("id");
+        };
+        let mut seen = vec![last_cmd(&mut admin, id)];
+        let steps: &[&[&str]] = &[
+            &["SET", "k", "v"],
+            &["GET"],
+            &["NOSUCHCOMMAND", "x"],
+            &["CLIENT", "SETNAME", "worker"],
+            &["CLIENT", "NOSUCHSUB"],
+            &["CLIENT"],
+            &["xgroup", "help"],
+            &["LPUSH", "q", "a"],
+        ];
+        for step in steps {
+            subject.cmd(step);
+            seen.push(last_cmd(&mut admin, id));
+        }
+        subject.send(&["BLPOP", "never-pushed", "0"]);
+        std::thread::sleep(Duration::from_millis(200));
+        seen.push(last_cmd(&mut admin, id));
+        seen
+    }
+    let shoal = Shoal::start();
+    let redis = common::RedisServer::start();
+    let ours = trace(shoal.raw(), shoal.raw());
+    let theirs = trace(redis.raw(), redis.raw());
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.last().map(String::as_str), Some("blpop"));
+}

@@ -215,7 +215,7 @@ pub fn client_line(shared: &Shared, c: &ClientInfo) -> String {
         multi,
         subs.queued,
         subs.pending_bytes,
-        lock(&c.last_cmd),
+        c.last_cmd.name(),
         c.resp.load(Ordering::Relaxed),
         lock(&c.lib_name).clone().unwrap_or_default(),
         lock(&c.lib_ver).clone().unwrap_or_default(),
@@ -267,7 +267,6 @@ pub fn client(s: &mut Session, name: &str, args: &[Bytes]) -> Frame {
             Frame::ok()
         }
         "client|info" => {
-            *lock(&s.info.last_cmd) = "client|info".into();
             let line = client_line(&s.shared, &s.info);
             verbatim(s, line)
         }
@@ -304,7 +303,6 @@ pub fn help(lines: &[&'static str]) -> Frame {
 }
 
 fn client_list(s: &mut Session, args: &[Bytes]) -> Frame {
-    *lock(&s.info.last_cmd) = "client|list".into();
     let mut ids: Option<Vec<u64>> = None;
     // Some(true): only Pub/Sub clients; Some(false): only normal ones.
     let mut pubsub_type: Option<bool> = None;
