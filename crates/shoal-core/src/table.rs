@@ -290,6 +290,26 @@ pub fn get(name: &[u8]) -> Option<&'static CommandSpec> {
     find(name).filter(|s| !s.has(flags::INTERNAL))
 }
 
+/// The subcommand `name` (any case) of container `spec`.
+fn subcommand(spec: &'static CommandSpec, name: &[u8]) -> Option<&'static CommandSpec> {
+    spec.subcommands
+        .iter()
+        .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// What Redis's `lookupCommand` finds for `args`, arity aside (CLIENT LIST's `cmd=`): the
+/// command, with its subcommand for a container given one; `None` for an unknown command
+/// or subcommand. A container alone is itself.
+pub fn lookup_command(
+    args: &[Bytes],
+) -> Option<(&'static CommandSpec, Option<&'static CommandSpec>)> {
+    let top = get(args.first()?)?;
+    match args.get(1) {
+        Some(name) if !top.subcommands.is_empty() => Some((top, Some(subcommand(top, name)?))),
+        _ => Some((top, None)),
+    }
+}
+
 /// Finds the command for `args`, resolving subcommands and checking arity, with Redis's
 /// error replies.
 pub fn lookup(args: &[Bytes]) -> Lookup {
@@ -309,11 +329,7 @@ pub fn lookup(args: &[Bytes]) -> Lookup {
             };
         }
         let sub = &args[1];
-        let Some(subspec) = spec
-            .subcommands
-            .iter()
-            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(sub))
-        else {
+        let Some(subspec) = subcommand(spec, sub) else {
             return Lookup::Error(Frame::error(format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncate_lossy(sub, 128),

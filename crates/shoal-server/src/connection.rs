@@ -279,32 +279,17 @@ impl Session {
     /// the command (or container and subcommand) even when its arity is wrong, nothing
     /// for an unknown command or subcommand.
     fn record_command(&self, args: &[Bytes], lookup: &shoal_core::table::Lookup) {
-        use shoal_core::table::{Lookup, get};
-        let top = match lookup {
-            // Most requests: a plain command, two stores.
-            Lookup::Found(spec, std::borrow::Cow::Borrowed(_)) if !spec.has(flags::INTERNAL) => {
-                self.info.last_cmd.set(Some(spec), None);
-                return;
+        match lookup {
+            // Most requests: a plain command found already, two stores.
+            shoal_core::table::Lookup::Found(spec, std::borrow::Cow::Borrowed(_))
+                if !spec.has(flags::INTERNAL) =>
+            {
+                self.info.last_cmd.set(Some(spec), None)
             }
-            // A subcommand (its display name `container|sub` is built): record both.
-            Lookup::Found(spec, std::borrow::Cow::Owned(_)) => {
-                self.info.last_cmd.set(get(&args[0]), Some(spec));
-                return;
-            }
-            _ => args.first().and_then(|name| get(name)),
-        };
-        let sub = match (top, args.get(1)) {
-            (Some(t), Some(name)) if !t.subcommands.is_empty() => t
-                .subcommands
-                .iter()
-                .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name)),
-            _ => None,
-        };
-        match top {
-            Some(t) if t.subcommands.is_empty() || sub.is_some() || args.len() < 2 => {
-                self.info.last_cmd.set(Some(t), sub)
-            }
-            _ => self.info.last_cmd.set(None, None),
+            _ => match shoal_core::table::lookup_command(args) {
+                Some((top, sub)) => self.info.last_cmd.set(Some(top), sub),
+                None => self.info.last_cmd.set(None, None),
+            },
         }
     }
 
