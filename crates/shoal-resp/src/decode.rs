@@ -112,14 +112,16 @@ pub struct RequestDecoder {
     missing: usize,
     /// Argument vectors given back by [`Self::recycle`], for the next commands to fill.
     spare: Vec<Vec<Bytes>>,
+    /// Where [`Self::whole`] found each argument, kept between requests.
+    spans: Vec<(u32, u32)>,
 }
 
 /// Argument vectors kept for reuse at most (a pipeline's worth), and the largest kept.
 const SPARE_MAX: usize = 64;
 
-/// The most arguments [`RequestDecoder::whole`] decodes (on the stack); longer requests
-/// take the general path.
-const WHOLE_MAX_ARGS: usize = 16;
+/// Argument positions [`RequestDecoder::whole`] keeps room for between requests (an
+/// MSET of a thousand pairs); a longer request's are freed after it.
+const SPANS_KEEP: usize = 4096;
 
 /// A length written the one way Redis accepts without question (digits, no sign, no
 /// leading zero, at most 10 digits) at `from`, ended by `\r\n`: the number and the index
@@ -266,11 +268,14 @@ impl RequestDecoder {
     fn whole(&mut self, buf: &mut BytesMut, limits: &Limits) -> Option<Vec<Bytes>> {
         let b = &buf[..];
         let (count, mut at) = canonical_len(b, 1)?;
-        if count == 0 || count > WHOLE_MAX_ARGS || count > limits.max_multibulk_len {
+        // Each argument takes at least 4 bytes (`$0\r\n`): a count the buffer cannot hold
+        // is incomplete, and the general path waits for the rest.
+        if count == 0 || count > limits.max_multibulk_len || count > b.len() / 4 {
             return None;
         }
-        let mut spans = [(0u32, 0u32); WHOLE_MAX_ARGS];
-        for span in spans.iter_mut().take(count) {
+        let spans = &mut self.spans;
+        spans.clear();
+        for _ in 0..count {
             if *b.get(at)? != b'$' {
                 return None;
             }
@@ -284,15 +289,20 @@ impl RequestDecoder {
             if at > b.len() {
                 return None;
             }
-            *span = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+            spans.push((u32::try_from(start).ok()?, u32::try_from(end).ok()?));
         }
         let mut args = self.spare.pop().unwrap_or_default();
         args.reserve(count);
         // One split for the request, then slices: cheaper than splitting the buffer
         // argument by argument.
         let frame = buf.split_to(at).freeze();
-        for &(start, end) in &spans[..count] {
-            args.push(frame.slice(start as usize..end as usize));
+        args.extend(
+            spans
+                .iter()
+                .map(|&(start, end)| frame.slice(start as usize..end as usize)),
+        );
+        if spans.capacity() > SPANS_KEEP {
+            *spans = Vec::new();
         }
         Some(args)
     }

@@ -204,6 +204,7 @@ fn resp_soup() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"*1\r\n"[..]),
         Just(&b"*2\r\n"[..]),
         Just(&b"*3\r\n"[..]),
+        Just(&b"*20\r\n"[..]),
         Just(&b"*03\r\n"[..]),
         Just(&b"*0\r\n"[..]),
         Just(&b"*-1\r\n"[..]),
@@ -222,6 +223,23 @@ fn resp_soup() -> impl Strategy<Value = Vec<u8>> {
         Just(&b"x"[..]),
     ];
     proptest::collection::vec(token, 0..12).prop_map(|ts| ts.concat())
+}
+
+/// A long request (an MSET of ten pairs, 21 arguments) decodes the same in one read as
+/// byte by byte.
+#[test]
+fn long_request_decodes_whole_as_in_pieces() {
+    let mut req = b"*21\r\n$4\r\nMSET\r\n".to_vec();
+    for i in 0..10 {
+        req.extend_from_slice(format!("$5\r\nkey:{i}\r\n$3\r\nv{i:02}\r\n").as_bytes());
+    }
+    req.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let limits = Limits::default();
+    let at_once = decode_in_pieces(&req, req.len(), &limits, true);
+    assert_eq!(at_once, decode_in_pieces(&req, 1, &limits, true));
+    assert_eq!(at_once.0.len(), 2);
+    assert_eq!(at_once.0[0].len(), 21);
+    assert_eq!(at_once.0[0][20], b"v09");
 }
 
 proptest! {
