@@ -209,7 +209,7 @@ impl Router {
         let from = self.from;
         let count = Arc::new(Outstanding::default());
         let sent = count.clone();
-        let requests = input.filter_map(move |rpc| {
+        let requests = skip_superseded_commits(input).filter_map(move |rpc| {
             let request = match shoal_storage::encode(&rpc) {
                 Ok(payload) => {
                     sent.sent.fetch_add(1, Ordering::Relaxed);
@@ -264,6 +264,77 @@ impl Router {
             }
         });
         Ok(Box::pin(out))
+    }
+}
+
+/// How long a commit-only AppendEntries waits for a request that would make it redundant.
+const COMMIT_LINGER: Duration = Duration::from_millis(2);
+
+/// Leaves out a commit-only AppendEntries (no entries: it only tells the follower the
+/// new commit index) when another request follows within [`COMMIT_LINGER`]: that one
+/// carries a commit index at least as new. Under load openraft sends one after every
+/// entry, as many messages again as the entries themselves, each a wake-up, a decode
+/// and a reply on the follower and the leader. A follower then applies an entry with the
+/// next one; idle, at most `COMMIT_LINGER` later. Responses acknowledge the follower's
+/// log position cumulatively, so a request left out needs none. A stream that ends
+/// (a heartbeat is a stream of one) sends what it holds at once.
+fn skip_superseded_commits<S>(input: S) -> SkipSupersededCommits<S> {
+    SkipSupersededCommits {
+        input,
+        held: None,
+        linger: Box::pin(tokio::time::sleep(COMMIT_LINGER)),
+        ended: false,
+    }
+}
+
+/// The stream [`skip_superseded_commits`] returns.
+struct SkipSupersededCommits<S> {
+    input: S,
+    /// A commit-only request waiting for the next one, or for `linger`.
+    held: Option<AppendEntriesRequest<TypeConfig>>,
+    linger: std::pin::Pin<Box<tokio::time::Sleep>>,
+    ended: bool,
+}
+
+impl<S> Stream for SkipSupersededCommits<S>
+where
+    S: Stream<Item = AppendEntriesRequest<TypeConfig>> + Unpin,
+{
+    type Item = AppendEntriesRequest<TypeConfig>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                return Poll::Ready(this.held.take());
+            }
+            match this.input.poll_next_unpin(cx) {
+                Poll::Ready(None) => this.ended = true,
+                Poll::Ready(Some(rpc)) if rpc.entries.is_empty() => {
+                    // The deadline is the first held request's: a run of commit-only
+                    // requests does not hold the commit back longer.
+                    if this.held.is_none() {
+                        let at = tokio::time::Instant::now() + COMMIT_LINGER;
+                        this.linger.as_mut().reset(at);
+                    }
+                    this.held = Some(rpc);
+                }
+                Poll::Ready(Some(rpc)) => {
+                    this.held = None;
+                    return Poll::Ready(Some(rpc));
+                }
+                Poll::Pending => {
+                    if this.held.is_some() && this.linger.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(this.held.take());
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
     }
 }
 
