@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
+use futures_util::task::AtomicWaker;
 
 /// Output buffer limits of one client class, in bytes and seconds (0 = no limit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,11 +41,14 @@ pub struct Outbox {
     /// Registry clock (ms, +1 so 0 means "not over the soft limit") when usage first
     /// exceeded the soft limit.
     soft_since: AtomicU64,
-    /// Wakes the connection task: a message was pushed, the client was closed, or its
-    /// owner [kicked](Outbox::kick) it. One notifier for every reason, so that the task
-    /// waits on one future besides its socket: registering a waiter is a lock, and the
-    /// task registers one per request it reads.
-    wake: Notify,
+    /// Set when the connection task should look: a message was pushed, the client was
+    /// closed, or its owner [kicked](Outbox::kick) it. Cleared by the wait that sees it,
+    /// so a wake-up with no waiter is kept for the next wait.
+    woke: AtomicBool,
+    /// The connection task, the only one that waits ([`Outbox::woken`]). One waker for
+    /// every reason, registered without a lock: the task waits once per request it
+    /// reads (a `Notify` waiter was a lock to register and another to drop, each time).
+    waker: AtomicWaker,
 }
 
 impl Default for Outbox {
@@ -62,7 +65,8 @@ impl Outbox {
             resp3: AtomicBool::new(resp3),
             closed: AtomicBool::new(false),
             soft_since: AtomicU64::new(0),
-            wake: Notify::new(),
+            woke: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
         }
     }
 
@@ -105,7 +109,7 @@ impl Outbox {
             return self.close_now();
         }
         self.lock().push_back(msg.clone());
-        self.wake.notify_one();
+        self.wake();
         false
     }
 
@@ -134,7 +138,7 @@ impl Outbox {
         }
         let dropped = std::mem::take(&mut *self.lock());
         drop(dropped);
-        self.wake.notify_one();
+        self.wake();
         true
     }
 
@@ -163,14 +167,44 @@ impl Outbox {
     /// Wakes the connection task for a reason of the owner's (the server's CLIENT KILL):
     /// the task checks that reason when [`Outbox::woken`] resolves.
     pub fn kick(&self) {
-        self.wake.notify_one();
+        self.wake();
+    }
+
+    fn wake(&self) {
+        self.woke.store(true, Ordering::Release);
+        self.waker.wake();
     }
 
     /// Resolves once something happened since the last wake-up: a message was pushed,
     /// the client was closed (check [`Outbox::is_closed`]) or kicked. May resolve
-    /// spuriously; a wake-up with no waiter is kept for the next call.
-    pub async fn woken(&self) {
-        self.wake.notified().await
+    /// spuriously; a wake-up with no waiter is kept for the next call. Only the
+    /// connection task may wait.
+    pub fn woken(&self) -> Woken<'_> {
+        Woken(self)
+    }
+}
+
+/// The future [`Outbox::woken`] returns.
+pub struct Woken<'a>(&'a Outbox);
+
+impl std::future::Future for Woken<'_> {
+    type Output = ();
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        let outbox = self.0;
+        if outbox.woke.swap(false, Ordering::AcqRel) {
+            return std::task::Poll::Ready(());
+        }
+        outbox.waker.register(cx.waker());
+        // A wake-up between the check and the registration found no waker to wake.
+        if outbox.woke.swap(false, Ordering::AcqRel) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
     }
 }
 

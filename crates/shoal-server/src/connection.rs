@@ -1024,19 +1024,22 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         }
         let want = decoder.bytes_hint().clamp(16 * 1024, 64 << 20);
         inbuf.reserve(want);
+        // Biased: no random branch order to draw per request; the outbox first, so that
+        // a kill or a close is seen even while the client keeps sending.
         tokio::select! {
-            r = socket.read_buf(&mut inbuf) => match r {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
-                }
-            },
+            biased;
             _ = outbox.woken() => {
                 if outbox.is_closed() || info.is_killed() {
                     break;
                 }
                 out.drain(&outbox);
             }
+            r = socket.read_buf(&mut inbuf) => match r {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    shared.stats.net_input_bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            },
         }
     }
     shared.pubsub.remove_client(info.id);
