@@ -83,6 +83,8 @@ pub struct Session {
     seg: Vec<Pending>,
     part: PartBuilder,
     slots: Vec<KeySlot>,
+    /// Where this connection's proposals are answered, reused (one out at a time).
+    reply: Arc<crate::shard::ReplySlot>,
 }
 
 /// A keyspace command on its way to the shard.
@@ -358,7 +360,7 @@ impl Session {
                     decoder.recycle(p.args);
                 }
                 let part = self.part.finish();
-                match shard.propose(part).await {
+                match shard.propose_with(part, &self.reply).await {
                     Ok(replies) => {
                         out.extend_from_slice(&replies.encoded());
                         fresh = true;
@@ -969,6 +971,7 @@ pub async fn serve(shared: Arc<Shared>, mut socket: TcpStream, info: Arc<ClientI
         seg: Vec::new(),
         part: PartBuilder::default(),
         slots: Vec::new(),
+        reply: Arc::default(),
     };
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
     let mut out = Out::new();
