@@ -63,31 +63,15 @@ impl From<shoal_raft::Error> for ShardError {
     }
 }
 
+/// A connection's commands to propose and where their replies go.
 struct Submission {
     part: Part,
-    answer: Answer,
+    answer: SlotAnswer,
 }
 
-/// Where a submission's replies go.
-enum Answer {
-    Once(oneshot::Sender<Result<Replies, ShardError>>),
-    Slot(SlotAnswer),
-}
-
-impl Answer {
-    fn send(self, result: Result<Replies, ShardError>) {
-        match self {
-            Answer::Once(tx) => {
-                let _ = tx.send(result);
-            }
-            Answer::Slot(a) => a.send(result),
-        }
-    }
-}
-
-/// Where one connection's proposals are answered, reused from each to the next: a
-/// oneshot channel per request was an allocation and a free, ~300 instructions of a
-/// request at -P 1. A connection has one proposal out at a time; each carries a number
+/// Where proposals are answered. A connection keeps one and reuses it from each
+/// proposal to the next: a oneshot channel per request was an allocation and a free,
+/// ~300 instructions of a request at -P 1 (other callers take a fresh one). A connection has one proposal out at a time; each carries a number
 /// so that the answer to an abandoned one is never taken for the next one's.
 #[derive(Default)]
 pub struct ReplySlot {
@@ -202,15 +186,7 @@ impl ShardHandle {
     /// Replicates the commands of `part` (possibly together with other connections'
     /// commands) and returns their replies in order.
     pub async fn propose(&self, part: Part) -> Result<Replies, ShardError> {
-        let (tx, rx) = oneshot::channel();
-        self.proposals
-            .send(Submission {
-                part,
-                answer: Answer::Once(tx),
-            })
-            .map_err(|_| ShardError::Unavailable("shutting down".into()))?;
-        rx.await
-            .unwrap_or_else(|_| Err(ShardError::Unavailable("shutting down".into())))
+        self.propose_with(part, &Arc::default()).await
     }
 
     /// [`ShardHandle::propose`], answered through the caller's reusable `slot` (a
@@ -221,10 +197,10 @@ impl ShardHandle {
         slot: &Arc<ReplySlot>,
     ) -> Result<Replies, ShardError> {
         let seq = slot.issued.fetch_add(1, Ordering::Relaxed) + 1;
-        let answer = Answer::Slot(SlotAnswer {
+        let answer = SlotAnswer {
             slot: Some(slot.clone()),
             seq,
-        });
+        };
         self.proposals
             .send(Submission { part, answer })
             .map_err(|_| ShardError::Unavailable("shutting down".into()))?;
