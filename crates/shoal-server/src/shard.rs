@@ -30,7 +30,9 @@ pub const GROUP: GroupId = 0;
 /// 2 cores (redis-benchmark SET, 50 clients, --fsync no): 1 in flight gave 54k/s at
 /// -P 1 and 432k/s at -P 16, 2 gave 47k/426k (and before the storage stopped using sled
 /// batches, 4 and 64 in flight were slower still): the per-entry cost dominates, so
-/// fewer, larger entries win.
+/// fewer, larger entries win. Again in session 10 on 3 nodes (XADD -c 50 -P 1, fsync
+/// always): 1 in flight 51-53k/s at 44 commands an entry, 2 in flight 45-47k/s at 22;
+/// each entry costs a follower ~130 us of CPU (thread wake-ups, the flush, the RPC).
 const MAX_IN_FLIGHT: usize = 1;
 /// How long the proposer waits at most for the clients its last entry answered
 /// ([`proposer`]). tokio's timer has millisecond resolution, so this is 1-2 ms.
@@ -344,14 +346,22 @@ async fn proposer(node: Node, group: GroupId, mut rx: mpsc::UnboundedReceiver<Su
         if expected >= LINGER_MIN && skip == 0 {
             // Arrivals counted from now: what is queued already came meanwhile.
             let (from, want) = (n, (n + expected - expected / 8).min(MAX_BATCH));
-            let deadline = tokio::time::Instant::now() + LINGER;
+            // One timer for the whole wait: registering a timer earlier than the
+            // runtime's next one wakes its driver (an eventfd write and an extra
+            // epoll_wait), which a timeout per arrival paid several times an entry.
+            let deadline = tokio::time::sleep(LINGER);
+            tokio::pin!(deadline);
             while n < want {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(s)) => {
-                        n += s.part.len();
-                        subs.push(s);
-                    }
-                    _ => break,
+                tokio::select! {
+                    biased;
+                    s = rx.recv() => match s {
+                        Some(s) => {
+                            n += s.part.len();
+                            subs.push(s);
+                        }
+                        None => break,
+                    },
+                    _ = &mut deadline => break,
                 }
             }
             if n - from < expected / 2 {
