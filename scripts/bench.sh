@@ -8,7 +8,9 @@
 #         appendonly yes + appendfsync always, and appendfsync everysec.
 #
 # Usage: scripts/bench.sh [quick] [part1|part2]   ("quick": fewer requests, a smoke run)
-# Env:   SHOAL_PORT (default 7701), REDIS_PORT (7702), CLIENTS (50)
+# Env:   SHOAL_PORT (default 7701), REDIS_PORT (7702), CLIENTS (50),
+#        ROUNDS (1): run each throughput and fan-out test this many times, servers
+#        alternating, and print the medians (this VM's rounds differ by up to 30 %)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +19,7 @@ PART=${2:-all}
 SHOAL_PORT=${SHOAL_PORT:-7701}
 REDIS_PORT=${REDIS_PORT:-7702}
 CLIENTS=${CLIENTS:-50}
+ROUNDS=${ROUNDS:-1}
 WORK=$(mktemp -d /tmp/shoal-bench.XXXXXX)
 scale() { if [ "$QUICK" = quick ]; then echo $(( $1 / 10 )); else echo "$1"; fi; }
 
@@ -64,8 +67,23 @@ rps() { # port n pipeline args...
     | awk -F'"' 'NR==2 {print $4}'
 }
 
+med() { # the median of the numbers on stdin
+  sort -g | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
+}
+medians() { # port... -- n pipeline args...: ROUNDS rounds over the ports in turn; their medians
+  local ports=() port i
+  while [ "$1" != -- ]; do ports+=("$1"); shift; done
+  shift
+  local -A got
+  for i in $(seq 1 "$ROUNDS"); do
+    for port in "${ports[@]}"; do got[$port]+="$(rps "$port" "$@") "; done
+  done
+  for port in "${ports[@]}"; do printf '%s ' "$(echo "${got[$port]}" | tr ' ' '\n' | grep . | med)"; done
+  echo
+}
+
 if [ "$PART" = all ] || [ "$PART" = part1 ]; then
-echo "== part 1: one shoal node (--fsync no) vs redis-server, persistence off"
+echo "== part 1: one shoal node (--fsync no) vs redis-server, persistence off$([ "$ROUNDS" -gt 1 ] && echo ", medians of $ROUNDS rounds")"
 printf '%-34s %14s %14s %8s\n' "test" "shoal rps" "redis rps" "ratio"
 row() { # label shoal redis
   awk -v l="$1" -v s="$2" -v r="$3" 'BEGIN { printf "%-34s %14.0f %14.0f %8.2f\n", l, s, r, (r > 0 ? s / r : 0) }'
@@ -75,20 +93,16 @@ start_servers
 for P in 1 16; do
   if [ "$P" = 1 ]; then N=$(scale 200000); else N=$(scale 2000000); fi
   for T in PING_INLINE SET GET INCR MSET LPUSH LPOP SADD ZADD HSET; do
-    s=$(rps "$SHOAL_PORT" "$N" "$P" -t "$T")
-    r=$(rps "$REDIS_PORT" "$N" "$P" -t "$T")
+    read -r s r < <(medians "$SHOAL_PORT" "$REDIS_PORT" -- "$N" "$P" -t "$T")
     row "$T -P $P" "$s" "$r"
   done
   # PUBLISH with no subscribers.
-  s=$(rps "$SHOAL_PORT" "$N" "$P" PUBLISH bench:nobody hello)
-  r=$(rps "$REDIS_PORT" "$N" "$P" PUBLISH bench:nobody hello)
+  read -r s r < <(medians "$SHOAL_PORT" "$REDIS_PORT" -- "$N" "$P" PUBLISH bench:nobody hello)
   row "PUBLISH (no subscribers) -P $P" "$s" "$r"
   # Streams: appends, and reads of 100 entries (the stream is pre-filled by the XADDs).
-  s=$(rps "$SHOAL_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
-  r=$(rps "$REDIS_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
+  read -r s r < <(medians "$SHOAL_PORT" "$REDIS_PORT" -- "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
   row "XADD -P $P" "$s" "$r"
-  s=$(rps "$SHOAL_PORT" "$((N / 10))" "$P" XRANGE bench:stream - + COUNT 100)
-  r=$(rps "$REDIS_PORT" "$((N / 10))" "$P" XRANGE bench:stream - + COUNT 100)
+  read -r s r < <(medians "$SHOAL_PORT" "$REDIS_PORT" -- "$((N / 10))" "$P" XRANGE bench:stream - + COUNT 100)
   row "XRANGE COUNT 100 -P $P" "$s" "$r"
 done
 
@@ -102,13 +116,14 @@ row "group: 4x XREADGROUP 100 + XACK" "$s" "$r"
 MSGS=$(scale 200000)
 for SUBS in 1 10 100; do
   n=$(( MSGS / SUBS )); [ "$n" -lt 2000 ] && n=2000
-  if so=$("$BENCH_BIN" --port "$SHOAL_PORT" fanout --subscribers "$SUBS" --messages "$n" 2>/dev/null); then
-    ro=$("$BENCH_BIN" --port "$REDIS_PORT" fanout --subscribers "$SUBS" --messages "$n")
-    row "fanout 1->$SUBS delivered/s" "$(echo "$so" | field delivered_per_sec)" "$(echo "$ro" | field delivered_per_sec)"
-    printf '%-34s %14s %14s\n' "fanout 1->$SUBS p50/p99 ms" "$(echo "$so" | field p50_ms)/$(echo "$so" | field p99_ms)" "$(echo "$ro" | field p50_ms)/$(echo "$ro" | field p99_ms)"
-  else
-    echo "fanout 1->$SUBS: shoal does not serve PUBLISH yet"
-  fi
+  so=""; ro=""
+  for _ in $(seq 1 "$ROUNDS"); do
+    so+="$("$BENCH_BIN" --port "$SHOAL_PORT" fanout --subscribers "$SUBS" --messages "$n")"$'\n'
+    ro+="$("$BENCH_BIN" --port "$REDIS_PORT" fanout --subscribers "$SUBS" --messages "$n")"$'\n'
+  done
+  fmed() { echo "$1" | grep . | while read -r l; do echo "$l" | field "$2"; done | med; } # output key
+  row "fanout 1->$SUBS delivered/s" "$(fmed "$so" delivered_per_sec)" "$(fmed "$ro" delivered_per_sec)"
+  printf '%-34s %14s %14s\n' "fanout 1->$SUBS p50/p99 ms" "$(fmed "$so" p50_ms)/$(fmed "$so" p99_ms)" "$(fmed "$ro" p50_ms)/$(fmed "$ro" p99_ms)"
 done
 
 # Memory: 1M string keys key:N -> 3-byte value, loaded with redis-cli --pipe.
@@ -195,9 +210,7 @@ row3() {
 }
 for P in 1 16; do
   if [ "$P" = 1 ]; then N=$(scale 100000); else N=$(scale 1000000); fi
-  s=$(rps "$LEADER" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
-  a=$(rps "$A_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
-  e=$(rps "$E_PORT" "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
+  read -r s a e < <(medians "$LEADER" "$A_PORT" "$E_PORT" -- "$N" "$P" XADD bench:stream '*' sensor temp value 22.5)
   row3 "XADD -c $CLIENTS -P $P" "$s" "$a" "$e"
   [ "$P" = 1 ] && PEAK=$s
 done
