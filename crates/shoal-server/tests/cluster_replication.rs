@@ -83,17 +83,24 @@ fn acknowledged_writes_reach_every_follower() {
             .query::<()>(&mut plain)
             .unwrap_err();
         let leader_addr = format!("127.0.0.1:{}", cluster.nodes[leader].port);
+        // The redirect names the key's slot, as Redis Cluster's does.
+        let slot: i64 = redis::cmd("CLUSTER")
+            .arg("KEYSLOT")
+            .arg("k1")
+            .query(&mut plain)
+            .unwrap();
+        let moved = format!("{slot} {leader_addr}");
         assert!(
-            err.to_string().to_uppercase().contains("MOVED")
-                && err.to_string().contains(&leader_addr),
+            err.to_string().to_uppercase().contains("MOVED") && err.to_string().contains(&moved),
             "{err}"
         );
-        let err = redis::cmd("GET").arg("k1").query::<String>(&mut plain);
+        let err = redis::cmd("GET")
+            .arg("k1")
+            .query::<String>(&mut plain)
+            .unwrap_err();
         assert!(
-            err.unwrap_err()
-                .to_string()
-                .to_uppercase()
-                .contains("MOVED")
+            err.to_string().to_uppercase().contains("MOVED") && err.to_string().contains(&moved),
+            "{err}"
         );
         let v: String = n.readonly().get("k1").unwrap();
         assert_eq!(v, "v1");
