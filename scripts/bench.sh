@@ -114,6 +114,9 @@ s=$("$BENCH_BIN" --port "$SHOAL_PORT" group --entries "$ENTRIES" --consumers 4 -
 r=$("$BENCH_BIN" --port "$REDIS_PORT" group --entries "$ENTRIES" --consumers 4 --count 100 | field entries_per_sec)
 row "group: 4x XREADGROUP 100 + XACK" "$s" "$r"
 MSGS=$(scale 200000)
+fmed() { # outputs key: the median of field `key` over the rounds' output lines
+  echo "$1" | grep . | while read -r l; do echo "$l" | field "$2"; done | med
+}
 for SUBS in 1 10 100; do
   n=$(( MSGS / SUBS )); [ "$n" -lt 2000 ] && n=2000
   so=""; ro=""
@@ -121,7 +124,6 @@ for SUBS in 1 10 100; do
     so+="$("$BENCH_BIN" --port "$SHOAL_PORT" fanout --subscribers "$SUBS" --messages "$n")"$'\n'
     ro+="$("$BENCH_BIN" --port "$REDIS_PORT" fanout --subscribers "$SUBS" --messages "$n")"$'\n'
   done
-  fmed() { echo "$1" | grep . | while read -r l; do echo "$l" | field "$2"; done | med; } # output key
   row "fanout 1->$SUBS delivered/s" "$(fmed "$so" delivered_per_sec)" "$(fmed "$ro" delivered_per_sec)"
   printf '%-34s %14s %14s\n' "fanout 1->$SUBS p50/p99 ms" "$(fmed "$so" p50_ms)/$(fmed "$so" p99_ms)" "$(fmed "$ro" p50_ms)/$(fmed "$ro" p99_ms)"
 done
