@@ -32,7 +32,7 @@ stop() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   PIDS=()
 }
-trap 'stop; rm -rf "$WORK"' EXIT
+trap 'stop; [ -d "$WORK/cl" ] && scripts/cluster.sh down "$WORK/cl" >/dev/null 2>&1; rm -rf "$WORK"' EXIT
 
 cpu_ticks() { awk '{ print $14 + $15, $14, $15 }' "/proc/$1/stat"; } # total user sys
 wait_port() { for _ in $(seq 1 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "port $1 not up" >&2; exit 1; }
@@ -61,38 +61,31 @@ single() { # bin
   stop
 }
 
-cluster() { # bin
+cluster() { # bin: scripts/cluster.sh starts the nodes
   [ "$1" != redis ] || { echo "CLUSTER=1 takes shoal binaries only" >&2; exit 2; }
-  rm -rf "$WORK"/n*
-  local ic="" i leader="" t0=() rps e0 e1 out
-  for i in 1 2 3; do ic+="${ic:+,}$i=127.0.0.1:$((PORT + 10000 + i - 1))"; done
+  rm -rf "$WORK/cl"
+  SHOAL_BIN="$1" SHOAL_FLAGS="--log-level error" scripts/cluster.sh up 3 "$PORT" "$WORK/cl" >/dev/null
+  local i leader="" pids=() t0=() rps e0 e1 out
   for i in 1 2 3; do
-    "$1" --port $((PORT + i - 1)) --node-id "$i" --initial-cluster "$ic" --data-dir "$WORK/n$i" --log-level error &
-    PIDS+=($!)
+    pids+=("$(cat "$WORK/cl/node$i.pid")")
+    redis-cli -p $((PORT + i - 1)) cluster nodes 2>/dev/null | grep -q 'myself,master' && leader=$i
   done
-  for _ in $(seq 1 100); do
-    for i in 1 2 3; do
-      redis-cli -p $((PORT + i - 1)) cluster nodes 2>/dev/null | grep -q 'myself,master' && leader=$i
-    done
-    [ -n "$leader" ] && break
-    sleep 0.1
-  done
-  [ -n "$leader" ] || { echo "no leader elected" >&2; exit 1; }
+  [ -n "$leader" ] || { echo "no leader" >&2; exit 1; }
   local lport=$((PORT + leader - 1))
   load "$lport" $((N / 10)) >/dev/null
-  for i in 1 2 3; do t0+=("$(cpu_ticks "${PIDS[$((i - 1))]}" | cut -d' ' -f1)"); done
+  for i in 1 2 3; do t0+=("$(cpu_ticks "${pids[$((i - 1))]}" | cut -d' ' -f1)"); done
   e0=$(redis-cli -p "$lport" info replication | awk -F: '/master_repl_offset/ { print $2 + 0 }')
   rps=$(load "$lport" "$N")
   e1=$(redis-cli -p "$lport" info replication | awk -F: '/master_repl_offset/ { print $2 + 0 }')
   out=$(printf '%10.0f/s  %5.1f cmds/entry ' "$rps" "$(awk -v n="$N" -v e=$((e1 - e0)) 'BEGIN { print n / (e > 0 ? e : 1) }')")
   for i in 1 2 3; do
     local t role=follower
-    t=$(cpu_ticks "${PIDS[$((i - 1))]}" | cut -d' ' -f1)
+    t=$(cpu_ticks "${pids[$((i - 1))]}" | cut -d' ' -f1)
     [ "$i" = "$leader" ] && role=leader
     out+=$(awk -v r=$role -v d=$((t - t0[i - 1])) -v n="$N" -v hz="$TICK" 'BEGIN { printf " %s %.2f us", r, d * 1e6 / hz / n }')
   done
   echo "$out"
-  stop
+  scripts/cluster.sh down "$WORK/cl" >/dev/null
 }
 
 for r in $(seq 1 "$ROUNDS"); do
