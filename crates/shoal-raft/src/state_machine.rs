@@ -159,16 +159,26 @@ fn protocol(ctx: &shoal_core::Ctx) -> Protocol {
 }
 
 /// Applies one command and appends its encoded reply (for the client's protocol) to
-/// `out`; a blocking command that must wait reports what to wait for instead.
-fn apply_one(db: &mut Db, args: &[Bytes], ctx: &Ctx, out: &mut BytesMut) -> Option<CommandReply> {
+/// `out`, if given; a blocking command that must wait reports what to wait for instead.
+fn apply_one(
+    db: &mut Db,
+    args: &[Bytes],
+    ctx: &Ctx,
+    out: Option<&mut BytesMut>,
+) -> Option<CommandReply> {
     let frame = match shoal_core::parse(args) {
         Err(f) => f,
-        Ok(Parsed::Keyspace(_, cmd)) => return encode_reply(cmd.apply(db, ctx), ctx, out),
+        Ok(Parsed::Keyspace(_, cmd)) => {
+            let reply = cmd.apply(db, ctx);
+            return out.and_then(|out| encode_reply(reply, ctx, out));
+        }
         Ok(Parsed::Server(_, name)) => Frame::Error(Bytes::from(format!(
             "ERR '{name}' is not a keyspace command and cannot be replicated"
         ))),
     };
-    shoal_resp::encode(&frame, protocol(ctx), out);
+    if let Some(out) = out {
+        shoal_resp::encode(&frame, protocol(ctx), out);
+    }
     None
 }
 
@@ -192,8 +202,10 @@ fn encode_reply(reply: Reply, ctx: &Ctx, out: &mut BytesMut) -> Option<CommandRe
 }
 
 /// Applies a batch. Every reply is encoded into one buffer ([`BatchReply`]): one
-/// allocation per entry instead of one per command.
-fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
+/// allocation per entry instead of one per command. With `answer` false (an entry no
+/// client waits for: a follower's, or one replayed at start) nothing is encoded: the
+/// keyspace changes the same either way, and encoding was ~2 % of a follower's CPU.
+fn apply_batch(db: &mut Db, batch: &Batch, answer: bool) -> BatchReply {
     let mut out = BytesMut::with_capacity(batch.len() * 8);
     // Per command, where its reply ends in `out`; the blocked ones aside.
     let mut ends = Vec::with_capacity(batch.len());
@@ -221,13 +233,20 @@ fn apply_batch(db: &mut Db, batch: &Batch) -> BatchReply {
                     break;
                 };
                 let reply = command.apply(db, &ctx);
+                if !answer {
+                    continue;
+                }
                 encode_reply(reply, &ctx, &mut out)
             }
             None => {
                 let Some(ctx) = commands.next_into(&mut args) else {
                     break;
                 };
-                apply_one(db, &args, &ctx, &mut out)
+                let blocked = apply_one(db, &args, &ctx, answer.then_some(&mut out));
+                if !answer {
+                    continue;
+                }
+                blocked
             }
         };
         if let Some(blocked) = blocked {
@@ -319,7 +338,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             batch.encoded_len() as u64,
                             std::sync::atomic::Ordering::Relaxed,
                         );
-                        apply_batch(&mut st.db, batch)
+                        apply_batch(&mut st.db, batch, responder.is_some())
                     }
                     EntryPayload::Membership(m) => {
                         st.membership =
@@ -500,8 +519,8 @@ mod tests {
             ),
         ]);
         let (mut a, mut b) = (Db::new(), Db::new());
-        let ra = apply_batch(&mut a, &batch);
-        let rb = apply_batch(&mut b, &batch);
+        let ra = apply_batch(&mut a, &batch, true);
+        let rb = apply_batch(&mut b, &batch, true);
         assert_eq!(ra, rb);
         assert_eq!(a.encode_snapshot(), b.encode_snapshot());
         let replies = ra.clone().into_replies();
@@ -589,13 +608,17 @@ mod tests {
         let leader = Batch::join(&mut parts);
         let follower = Batch::from_wire(leader.wire_bytes()).expect("valid batch");
         let (mut a, mut b, mut c) = (Db::new(), Db::new(), Db::new());
-        let ra = apply_batch(&mut a, &leader);
-        let rb = apply_batch(&mut b, &follower);
-        let rc = apply_batch(&mut c, &leader);
+        let ra = apply_batch(&mut a, &leader, true);
+        let rb = apply_batch(&mut b, &follower, true);
+        let rc = apply_batch(&mut c, &leader, true);
         assert_eq!(ra, rb);
         assert_eq!(ra, rc);
         assert_eq!(a.encode_snapshot(), b.encode_snapshot());
         assert_eq!(a.encode_snapshot(), c.encode_snapshot());
+        // A follower's apply, which encodes no replies, changes the keyspace alike.
+        let mut d = Db::new();
+        assert!(apply_batch(&mut d, &follower, false).is_empty());
+        assert_eq!(a.encode_snapshot(), d.encode_snapshot());
         assert_eq!(ra.len(), reqs.len());
         match &ra.into_replies()[1] {
             CommandReply::Frame(f) => assert!(f.starts_with(b"-ERR syntax error"), "{f:?}"),
