@@ -93,7 +93,7 @@ impl Persist for Stream {
             }
             prev_tail = Some(tail);
             total += u64::from(c.live);
-            s.chunks.insert(key, c);
+            s.chunks.insert(key, std::sync::Arc::new(c));
         }
         if total != s.length {
             return Err(bad("length mismatch"));

@@ -702,6 +702,35 @@ fn memory_per_entry_beats_redis() {
     assert!(per_entry <= 15.9, "{per_entry} bytes per entry");
 }
 
+/// A clone of a stream (what a snapshot in progress holds) shares its nodes: writing to
+/// the original afterwards copies only the nodes it changes, and the clone keeps its
+/// entries.
+#[test]
+fn clones_share_nodes_until_written() {
+    use super::id::StreamId;
+    let mut s = super::Stream::default();
+    for ms in 1..=1000 {
+        s.append(StreamId::new(ms, 0), &[b"f", b"v"]);
+    }
+    let snap = s.clone();
+    // Opens an 11th node (the 10th is full, and is shrunk) and empties nothing.
+    s.append(StreamId::new(1001, 0), &[b"f", b"v"]);
+    assert!(s.delete(StreamId::new(1, 0)));
+    let shared = snap
+        .chunks
+        .iter()
+        .filter(|(k, c)| {
+            s.chunks
+                .get(k)
+                .is_some_and(|o| std::sync::Arc::ptr_eq(o, c))
+        })
+        .count();
+    assert_eq!((snap.chunks.len(), shared), (10, 8));
+    assert_eq!(snap.len(), 1000);
+    assert_eq!(snap.first_live_id(), Some(StreamId::new(1, 0)));
+    assert_eq!(s.first_live_id(), Some(StreamId::new(2, 0)));
+}
+
 fn ctx_at(now: u64) -> Ctx {
     Ctx {
         now_ms: now,
