@@ -167,7 +167,9 @@ impl Stream {
             Some((_, c)) => c.is_full(elelen),
         };
         if need_new {
-            // The node we leave will not grow again: give back its slack.
+            // The node we leave will not grow again: give back its slack. A stream's
+            // nodes tend to be alike, so the next starts with room for what this one
+            // holds (and a sixteenth) instead of growing through doublings.
             let mut hint = 0;
             if let Some(mut last) = self.chunks.last_entry() {
                 let c = Arc::make_mut(last.get_mut());
