@@ -590,21 +590,20 @@ fn set(
 }
 
 fn incr_by(db: &mut Db, now: u64, key: &[u8], by: i64) -> Frame {
-    let cur = match get_str(db, key, now) {
-        Err(e) => return e,
-        Ok(None) => 0,
-        Ok(Some(s)) => match args::parse_i64_strict(s) {
-            Some(v) => v,
-            None => return Frame::static_error(error::NOT_INTEGER),
-        },
+    // One lookup, the value changed in place. A missing key starts as "0", from which no
+    // increment overflows, so the errors below only ever meet keys that existed.
+    let Value::Str(s) = db.get_or_insert_with(key, now, || Value::Str(SmallBytes::new(b"0")))
+    else {
+        return Frame::static_error(error::WRONGTYPE);
+    };
+    let Some(cur) = args::parse_i64_strict(s) else {
+        return Frame::static_error(error::NOT_INTEGER);
     };
     let Some(new) = cur.checked_add(by) else {
         return Frame::static_error(error::OVERFLOW);
     };
     let mut buf = itoa::Buffer::new();
-    let text = buf.format(new).as_bytes();
-    db.expire_if_needed(key, now);
-    db.set_keep_ttl(key, Value::Str(SmallBytes::new(text)));
+    *s = SmallBytes::new(buf.format(new).as_bytes());
     db.notify(class::STRING, "incrby", key);
     Frame::Integer(new)
 }

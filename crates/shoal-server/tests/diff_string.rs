@@ -94,6 +94,21 @@ fn counter_script(d: &mut Diff) {
         &["INCRBYFLOAT", "nf", "1e3"],
         &["INCRBYFLOAT", "c", "1"],
         &["GET", "f"],
+        // Counters change in place: other types are left alone, deadlines kept, and a
+        // failed increment leaves the old value.
+        &["RPUSH", "cl", "a"],
+        &["INCR", "cl"],
+        &["TYPE", "cl"],
+        &["SET", "ct", "5", "EX", "100"],
+        &["INCRBY", "ct", "2"],
+        &["TTL", "ct"],
+        &["GET", "ct"],
+        &["INCRBY", "cbig", "9223372036854775807"],
+        &["INCR", "cbig"],
+        &["GET", "cbig"],
+        &["DECRBY", "cneg", "7"],
+        &["GET", "cneg"],
+        &["EXISTS", "cl", "ct", "cbig", "cneg"],
     ]);
 }
 
