@@ -66,9 +66,14 @@ cluster() { # bin: scripts/cluster.sh starts the nodes
   rm -rf "$WORK/cl"
   SHOAL_BIN="$1" SHOAL_FLAGS="--log-level error" scripts/cluster.sh up 3 "$PORT" "$WORK/cl" >/dev/null
   local i leader="" pids=() t0=() rps e0 e1 out
-  for i in 1 2 3; do
-    pids+=("$(cat "$WORK/cl/node$i.pid")")
-    redis-cli -p $((PORT + i - 1)) cluster nodes 2>/dev/null | grep -q 'myself,master' && leader=$i
+  for i in 1 2 3; do pids+=("$(cat "$WORK/cl/node$i.pid")"); done
+  # A write went through, but a node may report its leadership a moment later.
+  for _ in $(seq 1 50); do
+    for i in 1 2 3; do
+      redis-cli -p $((PORT + i - 1)) cluster nodes 2>/dev/null | grep -q 'myself,master' && leader=$i
+    done
+    [ -n "$leader" ] && break
+    sleep 0.1
   done
   [ -n "$leader" ] || { echo "no leader" >&2; exit 1; }
   local lport=$((PORT + leader - 1))
