@@ -116,8 +116,9 @@ pub struct Stream {
     /// Shared, copied on write: a snapshot in progress holds a clone of the keyspace, and
     /// the first write to this stream after it then copies the node index and the one
     /// node it changes, not every entry (a deep copy of a million-entry stream stalled
-    /// every client for milliseconds on the apply path). Memory stays as it was: the
-    /// B-tree holds a pointer instead of the node's header, which moves next to the count.
+    /// every client for tens of milliseconds on the apply path). Memory is about the
+    /// same: the B-tree holds a pointer instead of the node's header, which moves next to
+    /// the reference count.
     pub(crate) chunks: BTreeMap<StreamId, Arc<Chunk>>,
     pub(crate) length: u64,
     pub last_id: StreamId,
