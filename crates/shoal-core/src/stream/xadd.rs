@@ -2,6 +2,7 @@
 
 use bytes::Bytes;
 use shoal_resp::Frame;
+use smallvec::SmallVec;
 
 use super::id::{INVALID_ID, StreamId, parse_id_generic};
 use super::types::{Trim, TrimStrategy};
@@ -33,8 +34,9 @@ pub struct XAdd {
     pub nomkstream: bool,
     pub trim: Option<Trim>,
     pub id: AddId,
-    /// field, value, field, value...
-    pub pairs: Vec<Bytes>,
+    /// field, value, field, value... Inline up to two pairs (a typical message), so
+    /// that the boxed command is the only allocation a parsed XADD makes.
+    pub pairs: SmallVec<[Bytes; 4]>,
 }
 
 /// What the shared option parser found.
@@ -170,7 +172,7 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
         nomkstream: p.nomkstream,
         trim: p.trim,
         id: p.id,
-        pairs: a[field_pos..].to_vec(),
+        pairs: a[field_pos..].iter().cloned().collect(),
     }))))
 }
 
@@ -236,7 +238,7 @@ impl XAdd {
             Ok(id) => id,
             Err(e) => return e,
         };
-        s.append(id, &self.pairs);
+        s.append(id, &self.pairs[..]);
         let trimmed = self.trim.is_some_and(|t| s.trim(&t) > 0);
         db.notify(class::STREAM, "xadd", &self.key);
         if trimmed {
