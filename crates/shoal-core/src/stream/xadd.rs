@@ -214,7 +214,8 @@ pub(crate) fn next_id(s: &Stream, id: AddId, now: u64) -> Result<StreamId, Frame
 }
 
 impl XAdd {
-    pub fn apply(self, db: &mut Db, ctx: &Ctx) -> Frame {
+    /// By reference: the command is boxed, and moving it out of its box copied it.
+    pub fn apply(&self, db: &mut Db, ctx: &Ctx) -> Frame {
         let now = ctx.now_ms;
         // One lookup of the key either way.
         let s = if self.nomkstream {
