@@ -73,8 +73,9 @@ struct Submission {
 
 /// Where proposals are answered. A connection keeps one and reuses it from each
 /// proposal to the next: a oneshot channel per request was an allocation and a free,
-/// ~300 instructions of a request at -P 1 (other callers take a fresh one). A connection has one proposal out at a time; each carries a number
-/// so that the answer to an abandoned one is never taken for the next one's.
+/// ~300 instructions of a request at -P 1 (other callers take a fresh one). A
+/// connection has one proposal out at a time; each carries a number so that the answer
+/// to an abandoned one is never taken for the next one's.
 #[derive(Default)]
 pub struct ReplySlot {
     issued: AtomicU64,
