@@ -1,13 +1,25 @@
 //! A stream node: up to [`NODE_MAX_ENTRIES`] entries in one contiguous byte buffer, in
 //! the spirit of Redis's listpack nodes.
 //!
-//! Layout of `buf`:
-//! - the master fields: varint count, then each field as varint length + bytes (the
-//!   fields of the node's first entry, its "master" entry);
-//! - entries, each: a flags byte (bit 0: same fields as the master), the ms delta from
-//!   the node's master ID (varint), the seq (varint: the delta from the master's seq when
-//!   the ms delta is 0, the raw seq otherwise), then the values (same fields) or a varint
-//!   field count and field/value pairs, each as varint length + bytes.
+//! Layout of `buf` (the "compact" layout every new node gets):
+//! - a 0 byte (what tells this layout from the original one below), then the master
+//!   entry: varint field count, then each field and its value as varint length + bytes
+//!   (the first entry's fields and values; they stay when that entry is deleted);
+//! - entries, each starting with a header byte: bit 0 set when the entry has the master's
+//!   fields, bits 1-7 a tag `t` for its ID: `1..=126`: the master's ms and the master's
+//!   seq + `t` (a burst of appends within a millisecond, the common case, in one byte);
+//!   127: varint ms delta from the master, seq 0 (a stream written less than once a
+//!   millisecond); 0: varint ms delta, then the seq (the delta from the master's seq when
+//!   the ms delta is 0, the raw seq otherwise);
+//! - then, with the master's fields, each value as varint (length + 1) + bytes, or a 0
+//!   for "the master's value" (telemetry repeats values such as a sensor's name); with
+//!   other fields, a varint field count and field/value pairs as varint length + bytes.
+//!
+//! The original layout (nodes written before the compact one, read from older
+//! snapshots; never written now): the master fields only (varint count, each field), then
+//! entries of a flags byte (bit 0: the master's fields), the varint ms delta and seq as
+//! after tag 0 above, and the values (or count and pairs) as plain varint length + bytes.
+//! A master entry has at least one field, so its count never starts with the 0 byte.
 //!
 //! Deleted entries are removed from the buffer, but the node remembers how many it had
 //! (`deleted`) and its Redis listpack size (`lp_bytes`), because Redis's rule for opening
@@ -24,7 +36,25 @@ pub const NODE_MAX_ENTRIES: u32 = 100;
 /// Redis's `stream-node-max-bytes` default.
 pub const NODE_MAX_BYTES: u64 = 4096;
 
+/// Header bit: the entry has the master's fields.
 const SAMEFIELDS: u8 = 1;
+/// First byte of a compact node.
+const COMPACT: u8 = 0;
+/// Compact entry header tags (bits 1-7): explicit ms delta and seq follow.
+const TAG_EXPLICIT: u8 = 0;
+/// Largest seq delta a compact header holds by itself.
+const TAG_MAX_SEQ: u64 = 126;
+/// Compact entry header tag: ms delta follows, seq 0.
+const TAG_MS_ONLY: u8 = 127;
+
+/// A node's master entry, parsed.
+struct Master<'a> {
+    fields: Vec<&'a [u8]>,
+    /// The master's values (compact nodes; the original layout kept none).
+    values: Option<Vec<&'a [u8]>>,
+    /// Where the entries start.
+    start: usize,
+}
 
 /// One node of a stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,18 +171,19 @@ pub(crate) fn lp_str_size(s: &[u8]) -> u64 {
 }
 
 impl Chunk {
-    /// A node whose master entry has `fields` (the first entry's field names).
-    pub fn new(fields: &[&[u8]]) -> Chunk {
-        let mut buf = Vec::new();
-        put_varint(&mut buf, fields.len() as u64);
-        for f in fields {
-            put_bytes(&mut buf, f);
+    /// A node whose master entry is `pairs` (flat: field, value, ...; the first entry's).
+    pub fn new<P: AsRef<[u8]>>(pairs: &[P]) -> Chunk {
+        let nfields = pairs.len() / 2;
+        let mut buf = vec![COMPACT];
+        put_varint(&mut buf, nfields as u64);
+        for x in &pairs[..nfields * 2] {
+            put_bytes(&mut buf, x.as_ref());
         }
         // listpack header + end byte, then the master entry: count, deleted,
         // num-fields, the fields, the 0 terminator.
-        let mut lp = 7 + 2 + 2 + lp_int_size(fields.len() as i64) + 2;
-        for f in fields {
-            lp += lp_str_size(f);
+        let mut lp = 7 + 2 + 2 + lp_int_size(nfields as i64) + 2;
+        for f in pairs.iter().step_by(2) {
+            lp += lp_str_size(f.as_ref());
         }
         Chunk {
             buf,
@@ -170,55 +201,68 @@ impl Chunk {
             || self.live + self.deleted >= NODE_MAX_ENTRIES
     }
 
-    /// The master fields and the offset where entries start.
-    fn master(&self) -> Option<(Vec<&[u8]>, usize)> {
+    /// The master entry and the offset where entries start.
+    fn master(&self) -> Option<Master<'_>> {
         let mut c = Cur {
             b: &self.buf,
             pos: 0,
         };
+        let compact = self.buf.first() == Some(&COMPACT);
+        if compact {
+            c.pos = 1;
+        }
         let n = c.varint()?;
         let mut fields = Vec::new();
+        let mut values = compact.then(Vec::new);
         for _ in 0..n {
             fields.push(c.bytes()?);
+            if let Some(v) = values.as_mut() {
+                v.push(c.bytes()?);
+            }
         }
-        Some((fields, c.pos))
-    }
-
-    /// Whether the fields of `pairs` (flat: field, value, ...) are the master fields, in
-    /// order: compared in place, on every append.
-    fn has_master_fields<P: AsRef<[u8]>>(&self, pairs: &[P]) -> bool {
-        let mut c = Cur {
-            b: &self.buf,
-            pos: 0,
-        };
-        c.varint().and_then(|n| n.checked_mul(2)) == Some(pairs.len() as u64)
-            && pairs
-                .iter()
-                .step_by(2)
-                .all(|f| c.bytes() == Some(f.as_ref()))
+        Some(Master {
+            fields,
+            values,
+            start: c.pos,
+        })
     }
 
     /// Appends an entry (its ID is above every ID in the node). `pairs` is flat:
     /// field, value, field, value...
     pub fn append<P: AsRef<[u8]>>(&mut self, master_id: StreamId, id: StreamId, pairs: &[P]) {
-        let same = self.has_master_fields(pairs);
+        let compact = self.buf.first() == Some(&COMPACT);
+        // Which values equal the master's (bit i: value i), or None when the fields are
+        // not the master's; compared in place, on every append.
+        let same = self.same_as_master(compact, pairs);
         let ms_delta = id.ms.wrapping_sub(master_id.ms);
-        self.buf.push(if same { SAMEFIELDS } else { 0 });
-        put_varint(&mut self.buf, ms_delta);
-        if ms_delta == 0 {
-            put_varint(&mut self.buf, id.seq.wrapping_sub(master_id.seq));
+        let seq_delta = id.seq.wrapping_sub(master_id.seq);
+        let flag = if same.is_some() { SAMEFIELDS } else { 0 };
+        if !compact {
+            self.buf.push(flag);
+            self.put_id_deltas(ms_delta, id.seq, seq_delta);
+        } else if ms_delta == 0 && (1..=TAG_MAX_SEQ).contains(&seq_delta) {
+            self.buf.push(flag | (seq_delta as u8) << 1);
+        } else if ms_delta != 0 && id.seq == 0 {
+            self.buf.push(flag | TAG_MS_ONLY << 1);
+            put_varint(&mut self.buf, ms_delta);
         } else {
-            put_varint(&mut self.buf, id.seq);
+            self.buf.push(flag | TAG_EXPLICIT << 1);
+            self.put_id_deltas(ms_delta, id.seq, seq_delta);
         }
         let nfields = (pairs.len() / 2) as i64;
         // Redis: flags, ms-diff, seq-diff, [num-fields], fields/values, lp-count.
-        let mut lp = 2
-            + lp_int_size(ms_delta as i64)
-            + lp_int_size(id.seq.wrapping_sub(master_id.seq) as i64);
-        if same {
-            for v in pairs.iter().skip(1).step_by(2) {
+        let mut lp = 2 + lp_int_size(ms_delta as i64) + lp_int_size(seq_delta as i64);
+        if let Some(same_values) = same {
+            for (i, v) in pairs.iter().skip(1).step_by(2).enumerate() {
                 let v = v.as_ref();
-                put_bytes(&mut self.buf, v);
+                if !compact {
+                    put_bytes(&mut self.buf, v);
+                } else if i < 64 && same_values & (1 << i) != 0 {
+                    self.buf.push(0);
+                } else {
+                    put_varint(&mut self.buf, v.len() as u64 + 1);
+                    self.buf.extend_from_slice(v);
+                }
                 lp += lp_str_size(v);
             }
             lp += lp_int_size(nfields + 3);
@@ -236,19 +280,47 @@ impl Chunk {
         self.tail = id;
     }
 
+    /// The ID after the original layout's flags byte (and a compact header's tag 0).
+    fn put_id_deltas(&mut self, ms_delta: u64, seq: u64, seq_delta: u64) {
+        put_varint(&mut self.buf, ms_delta);
+        put_varint(&mut self.buf, if ms_delta == 0 { seq_delta } else { seq });
+    }
+
+    /// None unless the fields of `pairs` are the master's, in order; then a bit set per
+    /// value (of the first 64) equal to the master's value (compact nodes only).
+    fn same_as_master<P: AsRef<[u8]>>(&self, compact: bool, pairs: &[P]) -> Option<u64> {
+        let mut c = Cur {
+            b: &self.buf,
+            pos: usize::from(compact),
+        };
+        if c.varint()?.checked_mul(2)? != pairs.len() as u64 {
+            return None;
+        }
+        let mut same = 0u64;
+        for (i, pair) in pairs.chunks_exact(2).enumerate() {
+            if c.bytes()? != pair[0].as_ref() {
+                return None;
+            }
+            if compact && c.bytes()? == pair[1].as_ref() && i < 64 {
+                same |= 1 << i;
+            }
+        }
+        Some(same)
+    }
+
     /// Decodes every live entry with its byte span in `buf`.
     pub fn entries(&self, master_id: StreamId) -> Vec<(EntryRef<'_>, usize, usize)> {
         let mut out = Vec::with_capacity(self.live as usize);
-        let Some((mf, start)) = self.master() else {
+        let Some(m) = self.master() else {
             return out;
         };
         let mut c = Cur {
             b: &self.buf,
-            pos: start,
+            pos: m.start,
         };
         while c.pos < self.buf.len() {
             let begin = c.pos;
-            let Some(e) = Self::decode_one(&mut c, master_id, &mf) else {
+            let Some(e) = Self::decode_one(&mut c, master_id, &m) else {
                 break;
             };
             out.push((e, begin, c.pos));
@@ -259,20 +331,40 @@ impl Chunk {
     fn decode_one<'a>(
         c: &mut Cur<'a>,
         master_id: StreamId,
-        mf: &[&'a [u8]],
+        m: &Master<'a>,
     ) -> Option<EntryRef<'a>> {
-        let flags = c.u8()?;
-        let ms_delta = c.varint()?;
-        let seq = c.varint()?;
+        let header = c.u8()?;
+        let tag = if m.values.is_some() {
+            header >> 1
+        } else {
+            TAG_EXPLICIT
+        };
+        let (ms_delta, seq) = match tag {
+            TAG_EXPLICIT => (c.varint()?, c.varint()?),
+            TAG_MS_ONLY => (c.varint()?, 0),
+            t => (0, u64::from(t)),
+        };
         let id = if ms_delta == 0 {
             StreamId::new(master_id.ms, master_id.seq.wrapping_add(seq))
         } else {
             StreamId::new(master_id.ms.wrapping_add(ms_delta), seq)
         };
         let mut fields = Vec::new();
-        if flags & SAMEFIELDS != 0 {
-            for f in mf {
-                fields.push((*f, c.bytes()?));
+        if header & SAMEFIELDS != 0 {
+            for (i, f) in m.fields.iter().enumerate() {
+                let v = match &m.values {
+                    None => c.bytes()?,
+                    Some(mv) => match c.varint()? {
+                        0 => mv.get(i)?,
+                        n => {
+                            let end = c.pos.checked_add(usize::try_from(n - 1).ok()?)?;
+                            let v = c.b.get(c.pos..end)?;
+                            c.pos = end;
+                            v
+                        }
+                    },
+                };
+                fields.push((*f, v));
             }
         } else {
             let n = c.varint()?;
@@ -335,20 +427,17 @@ impl Chunk {
     /// Checks a node read from a snapshot: it parses, holds `live` entries, IDs ascend
     /// from the master ID and stay below or at `tail`.
     pub fn validate(&self, master_id: StreamId) -> bool {
-        let Some((_, start)) = self.master() else {
+        let Some(m) = self.master() else {
             return false;
         };
         let mut c = Cur {
             b: &self.buf,
-            pos: start,
-        };
-        let Some((mf, _)) = self.master() else {
-            return false;
+            pos: m.start,
         };
         let mut n = 0u32;
         let mut prev: Option<StreamId> = None;
         while c.pos < self.buf.len() {
-            let Some(e) = Self::decode_one(&mut c, master_id, &mf) else {
+            let Some(e) = Self::decode_one(&mut c, master_id, &m) else {
                 return false;
             };
             if e.id < master_id || prev.is_some_and(|p| e.id <= p) || e.id > self.tail {
@@ -358,5 +447,122 @@ impl Chunk {
             n += 1;
         }
         n == self.live && n > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    type Owned = Vec<(StreamId, Vec<(Vec<u8>, Vec<u8>)>)>;
+
+    fn owned(c: &Chunk, master: StreamId) -> Owned {
+        c.entries(master)
+            .into_iter()
+            .map(|(e, _, _)| {
+                let f = e.fields.iter().map(|(f, v)| (f.to_vec(), v.to_vec()));
+                (e.id, f.collect())
+            })
+            .collect()
+    }
+
+    fn pairs(kv: &[(&str, &str)]) -> Vec<Vec<u8>> {
+        kv.iter()
+            .flat_map(|(k, v)| [k.as_bytes().to_vec(), v.as_bytes().to_vec()])
+            .collect()
+    }
+
+    /// Every ID shape of the compact header, with repeated, changed and other fields,
+    /// reads back as written, survives `validate`, and deletes cleanly.
+    #[test]
+    fn compact_layout_round_trips() {
+        let m = StreamId::new(1000, 5);
+        let ids = [
+            m,                          // the master: explicit tag
+            StreamId::new(1000, 6),     // seq delta 1
+            StreamId::new(1000, 131),   // seq delta 126, the largest in one byte
+            StreamId::new(1000, 132),   // seq delta 127: explicit
+            StreamId::new(1001, 0),     // ms only
+            StreamId::new(1001, 1),     // ms delta and raw seq
+            StreamId::new(u64::MAX, 0), // ms only, the largest delta
+        ];
+        let bodies = [
+            pairs(&[("sensor", "temp"), ("value", "22.5")]),
+            pairs(&[("sensor", "temp"), ("value", "22.6")]),
+            pairs(&[("sensor", "hum"), ("value", "22.5")]),
+            pairs(&[("sensor", ""), ("value", "")]),
+            pairs(&[("other", "x")]),
+            pairs(&[("value", "22.5"), ("sensor", "temp")]),
+            pairs(&[("sensor", "temp"), ("value", "22.5")]),
+        ];
+        let mut c = Chunk::new(&bodies[0]);
+        let mut want = Vec::new();
+        for (id, body) in ids.iter().zip(&bodies) {
+            c.append(m, *id, body);
+            let fv = body.chunks(2).map(|p| (p[0].clone(), p[1].clone()));
+            want.push((*id, fv.collect::<Vec<_>>()));
+        }
+        assert_eq!(owned(&c, m), want);
+        assert!(c.validate(m));
+        // Entries with the master's values take a header byte and a byte per value.
+        let lens: Vec<usize> = c.entries(m).iter().map(|(_, a, b)| b - a).collect();
+        assert_eq!(lens[1], 1 + 1 + 1 + 4);
+        assert_eq!(lens[6], 1 + 10 + 1 + 1);
+        // Deleting the master entry keeps its values for the others.
+        assert!(c.remove(m, m));
+        want.remove(0);
+        assert_eq!(owned(&c, m), want);
+        assert!(c.validate(m));
+    }
+
+    /// A node with more than 64 fields compares only the first 64 values.
+    #[test]
+    fn many_fields() {
+        let kv: Vec<(String, String)> = (0..70).map(|i| (format!("f{i}"), "v".into())).collect();
+        let body: Vec<Vec<u8>> = kv
+            .iter()
+            .flat_map(|(k, v)| [k.clone().into_bytes(), v.clone().into_bytes()])
+            .collect();
+        let m = StreamId::new(1, 1);
+        let mut c = Chunk::new(&body);
+        c.append(m, m, &body);
+        c.append(m, StreamId::new(1, 2), &body);
+        let got = owned(&c, m);
+        assert_eq!(got.len(), 2);
+        assert!(got.iter().all(|(_, f)| f.len() == 70 && f[69].1 == b"v"));
+        assert!(c.validate(m));
+    }
+
+    /// Nodes in the original layout (from snapshots written before the compact one) read
+    /// as before and take further entries in their own layout.
+    #[test]
+    fn original_layout_still_reads() {
+        let m = StreamId::new(7, 0);
+        // Master fields ["temp"]; entries 7-0 {temp: 22.5}, 9-3 {a: b}.
+        let mut buf = vec![1, 4];
+        buf.extend_from_slice(b"temp");
+        buf.extend_from_slice(&[SAMEFIELDS, 0, 0, 4]);
+        buf.extend_from_slice(b"22.5");
+        buf.extend_from_slice(&[0, 2, 3, 1, 1, b'a', 1, b'b']);
+        let mut c = Chunk {
+            buf,
+            live: 2,
+            deleted: 0,
+            lp_bytes: 100,
+            tail: StreamId::new(9, 3),
+        };
+        assert!(c.validate(m));
+        c.append(m, StreamId::new(9, 4), &pairs(&[("temp", "23")]));
+        let got = owned(&c, m);
+        let ids: Vec<StreamId> = got.iter().map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            [m, StreamId::new(9, 3), StreamId::new(9, 4)],
+            "{got:?}"
+        );
+        assert_eq!(got[0].1, [(b"temp".to_vec(), b"22.5".to_vec())]);
+        assert_eq!(got[1].1, [(b"a".to_vec(), b"b".to_vec())]);
+        assert_eq!(got[2].1, [(b"temp".to_vec(), b"23".to_vec())]);
+        assert!(c.validate(m));
     }
 }

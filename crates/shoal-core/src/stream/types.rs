@@ -177,8 +177,7 @@ impl Stream {
                 c.buf.shrink_to_fit();
                 hint = c.buf.len() + c.buf.len() / 16;
             }
-            let fields: Vec<&[u8]> = pairs.iter().step_by(2).map(AsRef::as_ref).collect();
-            let mut c = Chunk::new(&fields);
+            let mut c = Chunk::new(pairs);
             c.buf.reserve(hint.saturating_sub(c.buf.len()));
             self.chunks.insert(id, Arc::new(c));
         }
