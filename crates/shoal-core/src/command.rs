@@ -147,9 +147,79 @@ pub fn parse_found(
     }
 }
 
+/// [`parse`], taking the arguments a command keeps out of `args` where its spec has a
+/// [`TakeFn`](crate::table::TakeFn) (what is left of `args` is then unspecified, but for
+/// `args[1]`): for callers that drop the arguments right after.
+pub fn parse_take(args: &mut [Bytes]) -> Result<Parsed, Frame> {
+    match crate::table::lookup(args) {
+        Lookup::Error(e) => Err(e),
+        Lookup::Found(spec, name) => match spec.take {
+            Some(take) => Ok(Parsed::Keyspace(spec, take(args)?)),
+            None => parse_found(spec, name, args),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Ctx;
+    use bytes::Bytes;
+
+    fn args(words: &str) -> Vec<Bytes> {
+        words
+            .split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    fn view(p: Result<super::Parsed, shoal_resp::Frame>) -> String {
+        match p {
+            Ok(super::Parsed::Keyspace(spec, c)) => format!("{} {c:?}", spec.name),
+            Ok(super::Parsed::Server(_, name)) => format!("server {name}"),
+            Err(e) => format!("{e:?}"),
+        }
+    }
+
+    /// Taking parsers make the same commands and errors as the borrowing ones and leave
+    /// the first key where the connection looks for it; they exist only where the first
+    /// key is `args[1]`.
+    #[test]
+    fn takers_parse_as_parsers_do() {
+        let requests = [
+            "SET k v",
+            "SET k v EX 10 GET",
+            "SET k v NX XX",
+            "SET k v PX",
+            "MSET k1 v1 k2 v2 k3 v3",
+            "MSET k1 v1 k2",
+            "MSETNX k1 v1 k2 v2",
+            "HSET h f1 v1 f2 v2",
+            "HSET h f1",
+            "HMSET h f v",
+            "LPUSH l a b c",
+            "RPUSH l a",
+            "SADD s a b a",
+            "XADD x * f v g w",
+            "XADD x MAXLEN ~ 10 LIMIT 5 1-1 f v",
+            "XADD x NOMKSTREAM MINID = 5 * f v",
+            "XADD x 0-0 f v",
+            "XADD x * f",
+            "XADD x BOGUS * f v",
+        ];
+        for r in requests {
+            let a = args(r);
+            let mut taken = a.clone();
+            let (t, p) = (view(super::parse_take(&mut taken)), view(super::parse(&a)));
+            assert_eq!(t, p, "{r}");
+            assert_eq!(taken[1], a[1], "{r}: the first key");
+        }
+        for spec in crate::table::all() {
+            if spec.take.is_some() {
+                assert_eq!(spec.first_key, 1, "{}", spec.name);
+                assert!(spec.parse.is_some(), "{}", spec.name);
+            }
+        }
+    }
 
     /// The commands that read `ctx.seed` (set.rs, hash.rs, zset: a command missing here
     /// would always draw from seed 0) are recognised in any case; the rest carry no seed.

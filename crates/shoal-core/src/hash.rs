@@ -75,28 +75,37 @@ fn h(c: HashCommand) -> Command {
     Command::Hash(c)
 }
 
-fn field_pairs(a: &[Bytes], name: &str) -> ParseResult<Vec<(Bytes, Bytes)>> {
+/// HSET's field-value pairs, taken out of `a`.
+fn take_field_pairs(a: &mut [Bytes], name: &str) -> ParseResult<Vec<(Bytes, Bytes)>> {
     if !a.len().is_multiple_of(2) {
         return Err(Frame::error(error::wrong_arity(name)));
     }
     Ok(a[2..]
-        .chunks_exact(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
+        .chunks_exact_mut(2)
+        .map(|p| (std::mem::take(&mut p[0]), std::mem::take(&mut p[1])))
         .collect())
 }
 
 fn parse_hset(a: &[Bytes]) -> ParseResult<Command> {
+    take_hset(&mut a.to_vec())
+}
+
+fn take_hset(a: &mut [Bytes]) -> ParseResult<Command> {
     Ok(h(HashCommand::Set {
         key: a[1].clone(),
-        pairs: field_pairs(a, "hset")?,
+        pairs: take_field_pairs(a, "hset")?,
         ok_reply: false,
     }))
 }
 
 fn parse_hmset(a: &[Bytes]) -> ParseResult<Command> {
+    take_hmset(&mut a.to_vec())
+}
+
+fn take_hmset(a: &mut [Bytes]) -> ParseResult<Command> {
     Ok(h(HashCommand::Set {
         key: a[1].clone(),
-        pairs: field_pairs(a, "hmset")?,
+        pairs: take_field_pairs(a, "hmset")?,
         ok_reply: true,
     }))
 }
@@ -213,7 +222,7 @@ const WF: &[&str] = &["write", "hash", "fast"];
 /// The hash family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("hset", -4, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(parse_hset)
+        .taker(take_hset, parse_hset)
         .doc("hash", "2.0.0", "Creates or modifies the value of a field in a hash."),
     CommandSpec::new("hsetnx", 4, WRITE | DENYOOM | FAST, K1, WF)
         .parser(parse_hsetnx)
@@ -222,7 +231,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .parser(parse_hget)
         .doc("hash", "2.0.0", "Returns the value of a field in a hash."),
     CommandSpec::new("hmset", -4, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(parse_hmset)
+        .taker(take_hmset, parse_hmset)
         .doc("hash", "2.0.0", "Sets the values of multiple fields."),
     CommandSpec::new("hmget", -3, READONLY | FAST, K1, RF)
         .parser(parse_hmget)

@@ -32,7 +32,7 @@ pub mod value;
 pub mod zset;
 
 pub use blocking::prefer_ready_key;
-pub use command::{Block, Command, Ctx, Parsed, Reply, parse};
+pub use command::{Block, Command, Ctx, Parsed, Reply, parse, parse_take};
 pub use db::Db;
 pub use small::SmallBytes;
 pub use value::Value;

@@ -151,10 +151,15 @@ fn l(c: ListCommand) -> Command {
 }
 
 fn push(a: &[Bytes], end: End, only_existing: bool) -> ParseResult<Command> {
+    take_push(&mut a.to_vec(), end, only_existing)
+}
+
+/// A push, taking its items out of `a` (see `table::TakeFn`).
+fn take_push(a: &mut [Bytes], end: End, only_existing: bool) -> ParseResult<Command> {
     Ok(l(ListCommand::Push {
         key: a[1].clone(),
         end,
-        items: a[2..].to_vec(),
+        items: a[2..].iter_mut().map(std::mem::take).collect(),
         only_existing,
     }))
 }
@@ -162,8 +167,14 @@ fn push(a: &[Bytes], end: End, only_existing: bool) -> ParseResult<Command> {
 fn parse_lpush(a: &[Bytes]) -> ParseResult<Command> {
     push(a, End::Left, false)
 }
+fn take_lpush(a: &mut [Bytes]) -> ParseResult<Command> {
+    take_push(a, End::Left, false)
+}
 fn parse_rpush(a: &[Bytes]) -> ParseResult<Command> {
     push(a, End::Right, false)
+}
+fn take_rpush(a: &mut [Bytes]) -> ParseResult<Command> {
+    take_push(a, End::Right, false)
 }
 fn parse_lpushx(a: &[Bytes]) -> ParseResult<Command> {
     push(a, End::Left, true)
@@ -453,10 +464,10 @@ const WSB: &[&str] = &["write", "list", "slow", "blocking"];
 /// The list family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lpush", -3, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(parse_lpush)
+        .taker(take_lpush, parse_lpush)
         .doc("list", "1.0.0", "Prepends one or more elements to a list. Creates the key if it doesn't exist."),
     CommandSpec::new("rpush", -3, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(parse_rpush)
+        .taker(take_rpush, parse_rpush)
         .doc("list", "1.0.0", "Appends one or more elements to a list. Creates the key if it doesn't exist."),
     CommandSpec::new("lpushx", -3, WRITE | DENYOOM | FAST, K1, WF)
         .parser(parse_lpushx)

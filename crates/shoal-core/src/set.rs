@@ -103,7 +103,12 @@ fn s(c: SetCommand) -> Command {
 }
 
 fn parse_sadd(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(s(SetCommand::Add(a[1].clone(), a[2..].to_vec())))
+    take_sadd(&mut a.to_vec())
+}
+
+fn take_sadd(a: &mut [Bytes]) -> ParseResult<Command> {
+    let members = a[2..].iter_mut().map(std::mem::take).collect();
+    Ok(s(SetCommand::Add(a[1].clone(), members)))
 }
 
 fn parse_srem(a: &[Bytes]) -> ParseResult<Command> {
@@ -309,7 +314,7 @@ const WS: &[&str] = &["write", "set", "slow"];
 /// The set family's command table.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sadd", -3, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(parse_sadd)
+        .taker(take_sadd, parse_sadd)
         .doc("set", "1.0.0", "Adds one or more members to a set. Creates the key if it doesn't exist."),
     CommandSpec::new("srem", -3, WRITE | FAST, K1, WF)
         .parser(parse_srem)

@@ -82,6 +82,11 @@ fn parse_time(arg: &[u8], unit_ms: u64, cmd: &str) -> ParseResult<u64> {
 }
 
 fn parse_set(a: &[Bytes]) -> ParseResult<Command> {
+    take_set(&mut a.to_vec())
+}
+
+/// [`parse_set`], taking the value (see `table::TakeFn`).
+fn take_set(a: &mut [Bytes]) -> ParseResult<Command> {
     let mut exists = None;
     let mut get = false;
     let mut keepttl = false;
@@ -120,7 +125,7 @@ fn parse_set(a: &[Bytes]) -> ParseResult<Command> {
     };
     Ok(string_cmd(StringCommand::Set {
         key: a[1].clone(),
-        value: a[2].clone(),
+        value: std::mem::take(&mut a[2]),
         exists,
         get,
         expiry,
@@ -191,22 +196,37 @@ fn parse_mget(a: &[Bytes]) -> ParseResult<Command> {
     Ok(string_cmd(StringCommand::MGet(a[1..].to_vec())))
 }
 
-fn pairs(a: &[Bytes], name: &str) -> ParseResult<Vec<(Bytes, Bytes)>> {
+/// MSET's key-value pairs, taken out of `a` but for the first key.
+fn take_pairs(a: &mut [Bytes], name: &str) -> ParseResult<Vec<(Bytes, Bytes)>> {
     if a.len().is_multiple_of(2) {
         return Err(Frame::error(error::wrong_arity(name)));
     }
-    Ok(a[1..]
-        .chunks_exact(2)
-        .map(|p| (p[0].clone(), p[1].clone()))
-        .collect())
+    let mut pairs = Vec::with_capacity(a.len() / 2);
+    for (i, p) in a[1..].chunks_exact_mut(2).enumerate() {
+        let key = if i == 0 {
+            p[0].clone()
+        } else {
+            std::mem::take(&mut p[0])
+        };
+        pairs.push((key, std::mem::take(&mut p[1])));
+    }
+    Ok(pairs)
 }
 
 fn parse_mset(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(string_cmd(StringCommand::MSet(pairs(a, "mset")?)))
+    take_mset(&mut a.to_vec())
+}
+
+fn take_mset(a: &mut [Bytes]) -> ParseResult<Command> {
+    Ok(string_cmd(StringCommand::MSet(take_pairs(a, "mset")?)))
 }
 
 fn parse_msetnx(a: &[Bytes]) -> ParseResult<Command> {
-    Ok(string_cmd(StringCommand::MSetNx(pairs(a, "msetnx")?)))
+    take_msetnx(&mut a.to_vec())
+}
+
+fn take_msetnx(a: &mut [Bytes]) -> ParseResult<Command> {
+    Ok(string_cmd(StringCommand::MSetNx(take_pairs(a, "msetnx")?)))
 }
 
 fn parse_append(a: &[Bytes]) -> ParseResult<Command> {
@@ -265,7 +285,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .parser(parse_get)
         .doc("string", "1.0.0", "Returns the string value of a key."),
     CommandSpec::new("set", -3, WRITE | DENYOOM, K1, WSS)
-        .parser(parse_set)
+        .taker(take_set, parse_set)
         .doc(
             "string",
             "1.0.0",
@@ -335,14 +355,14 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Atomically returns the string values of one or more keys.",
         ),
     CommandSpec::new("mset", -3, WRITE | DENYOOM, (1, -1, 2), WSS)
-        .parser(parse_mset)
+        .taker(take_mset, parse_mset)
         .doc(
             "string",
             "1.0.1",
             "Atomically creates or modifies the string values of one or more keys.",
         ),
     CommandSpec::new("msetnx", -3, WRITE | DENYOOM, (1, -1, 2), WSS)
-        .parser(parse_msetnx)
+        .taker(take_msetnx, parse_msetnx)
         .doc(
             "string",
             "1.0.1",

@@ -62,6 +62,13 @@ pub mod flags {
 /// Parses a command's full argument list (name first) into a typed command.
 pub type ParseFn = fn(&[Bytes]) -> ParseResult<Command>;
 
+/// Parses like a [`ParseFn`], taking the arguments it keeps out of `args` (a move instead
+/// of a reference count up, and another down when the request's arguments are dropped).
+/// It takes any argument but `args[1]`, the first key, which it clones: a connection
+/// keeps a single-key request's key for a `-MOVED` reply. What is left of `args` after a
+/// successful parse is unspecified.
+pub type TakeFn = fn(&mut [Bytes]) -> ParseResult<Command>;
+
 /// Finds the key argument positions of a command whose keys move (XREAD's STREAMS, ...).
 pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
 
@@ -82,6 +89,9 @@ pub struct CommandSpec {
     pub acl: &'static [&'static str],
     /// Parser of a keyspace command; `None` when the server executes it.
     pub parse: Option<ParseFn>,
+    /// The same parser taking its arguments, for the write path of the commands that
+    /// carry the most (`MSET`, `XADD`, ...); see [`TakeFn`].
+    pub take: Option<TakeFn>,
     /// Key positions of a command with MOVABLEKEYS.
     pub keys: Option<KeysFn>,
     /// Subcommands of a container command (`XGROUP CREATE`, `CONFIG GET`).
@@ -105,6 +115,7 @@ impl CommandSpec {
         step: 0,
         acl: &[],
         parse: None,
+        take: None,
         keys: None,
         subcommands: &[],
         summary: "",
@@ -135,6 +146,14 @@ impl CommandSpec {
     /// Makes this a keyspace command parsed by `f`.
     pub const fn parser(mut self, f: ParseFn) -> CommandSpec {
         self.parse = Some(f);
+        self
+    }
+
+    /// Makes this a keyspace command parsed by `f` taking its arguments; `by_ref` parses
+    /// borrowed arguments (usually `f` on a copy of them).
+    pub const fn taker(mut self, f: TakeFn, by_ref: ParseFn) -> CommandSpec {
+        self.take = Some(f);
+        self.parse = Some(by_ref);
         self
     }
 

@@ -151,7 +151,8 @@ pub struct PartBuilder {
 impl PartBuilder {
     /// Appends a command (`args`: name first) to run with `ctx`.
     pub fn push<A: AsRef<[u8]>>(&mut self, ctx: &Ctx, args: &[A]) {
-        self.push_parsed(ctx, args, |_| None);
+        self.encode(ctx, args);
+        self.parsed.push(None);
     }
 
     /// Appends a command with what `parse` makes of `args` (`None`: not parsed, or it did
@@ -161,10 +162,15 @@ impl PartBuilder {
     pub fn push_parsed<A: AsRef<[u8]>>(
         &mut self,
         ctx: &Ctx,
-        args: &[A],
-        parse: impl FnOnce(&[A]) -> Option<Command>,
+        args: &mut [A],
+        parse: impl FnOnce(&mut [A]) -> Option<Command>,
     ) {
+        // Encoded first: `parse` may take arguments out of `args`.
+        self.encode(ctx, args);
         self.parsed.push(parse(args));
+    }
+
+    fn encode<A: AsRef<[u8]>>(&mut self, ctx: &Ctx, args: &[A]) {
         if self.count == 0 {
             self.base = ctx.now_ms;
         }
@@ -695,7 +701,7 @@ mod tests {
             _ => None,
         };
         let mut b1 = PartBuilder::default();
-        b1.push_parsed(&Ctx::default(), &[&b"GET"[..], b"a"], |_| parsed("a"));
+        b1.push_parsed(&Ctx::default(), &mut [&b"GET"[..], b"a"], |_| parsed("a"));
         b1.push(&Ctx::default(), &[&b"GET"[..], b"b"]);
         let mut odd = Part::of(&[Proposal::new(
             vec![Bytes::from("GET"), Bytes::from("c")],

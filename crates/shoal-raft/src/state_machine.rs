@@ -162,11 +162,12 @@ fn protocol(ctx: &shoal_core::Ctx) -> Protocol {
 /// `out`, if given; a blocking command that must wait reports what to wait for instead.
 fn apply_one(
     db: &mut Db,
-    args: &[Bytes],
+    args: &mut [Bytes],
     ctx: &Ctx,
     out: Option<&mut BytesMut>,
 ) -> Option<CommandReply> {
-    let frame = match shoal_core::parse(args) {
+    // Taken: the arguments are decoded afresh for the next command.
+    let frame = match shoal_core::parse_take(args) {
         Err(f) => f,
         Ok(Parsed::Keyspace(_, cmd)) => {
             let reply = cmd.apply(db, ctx);
@@ -243,7 +244,7 @@ fn apply_batch(db: &mut Db, batch: &Batch, answer: bool) -> BatchReply {
                 let Some(ctx) = commands.next_into(&mut args) else {
                     break;
                 };
-                let blocked = apply_one(db, &args, &ctx, answer.then_some(&mut out));
+                let blocked = apply_one(db, &mut args, &ctx, answer.then_some(&mut out));
                 if !answer {
                     continue;
                 }
@@ -599,9 +600,12 @@ mod tests {
         for chunk in reqs.chunks(4) {
             let mut b = crate::batch::PartBuilder::default();
             for r in chunk {
-                b.push_parsed(&r.ctx, &r.args, |args| match shoal_core::parse(args) {
-                    Ok(Parsed::Keyspace(_, c)) => Some(c),
-                    _ => None,
+                let mut args = r.args.clone();
+                b.push_parsed(&r.ctx, &mut args, |args| {
+                    match shoal_core::parse_take(args) {
+                        Ok(Parsed::Keyspace(_, c)) => Some(c),
+                        _ => None,
+                    }
                 });
             }
             parts.push(b.finish());

@@ -370,9 +370,13 @@ impl Session {
                     // Parsed once, here: the leader's apply runs this (followers parse
                     // the bytes). A syntax error is left to the apply to answer, in
                     // order with the replies of the writes before it.
-                    let parse = p.spec.parse;
-                    self.part
-                        .push_parsed(&ctx, &p.args, |args| parse.and_then(|f| f(args).ok()));
+                    let (parse, take) = (p.spec.parse, p.spec.take);
+                    self.part.push_parsed(&ctx, &mut p.args, |args| match take {
+                        // Moves what the command keeps out of the arguments, which are
+                        // dropped below but for the key (`TakeFn` leaves `args[1]`).
+                        Some(take) => take(args).ok(),
+                        None => parse.and_then(|f| f(args).ok()),
+                    });
                     slots.push(p.slot.detach(&mut p.args));
                     decoder.recycle(p.args);
                 }

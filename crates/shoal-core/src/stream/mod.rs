@@ -248,7 +248,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .parser(xack::parse)
         .doc("stream", "5.0.0", "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream."),
     CommandSpec::new("xadd", -5, WRITE | DENYOOM | FAST, K1, WF)
-        .parser(xadd::parse)
+        .taker(xadd::take, xadd::parse)
         .doc("stream", "5.0.0", "Appends a new message to a stream. Creates the key if it doesn't exist."),
     CommandSpec::new("xautoclaim", -6, WRITE | FAST, K1, WF)
         .parser(xclaim::parse_autoclaim)

@@ -154,6 +154,11 @@ pub(crate) fn parse_add_trim(a: &[Bytes], xadd: bool) -> ParseResult<AddTrimArgs
 }
 
 pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
+    take(&mut a.to_vec())
+}
+
+/// [`parse`], taking the field-value pairs (see `table::TakeFn`).
+pub fn take(a: &mut [Bytes]) -> ParseResult<Command> {
     let p = parse_add_trim(a, true)?;
     let field_pos = p.id_pos + 1;
     let n = a.len().saturating_sub(field_pos);
@@ -172,7 +177,7 @@ pub fn parse(a: &[Bytes]) -> ParseResult<Command> {
         nomkstream: p.nomkstream,
         trim: p.trim,
         id: p.id,
-        pairs: a[field_pos..].iter().cloned().collect(),
+        pairs: a[field_pos..].iter_mut().map(std::mem::take).collect(),
     }))))
 }
 
