@@ -80,6 +80,32 @@ pub struct Storage {
     dir: PathBuf,
 }
 
+/// sled's segment size for a new log: 2 MiB (sled's default is 512 KiB).
+///
+/// sled writes anything over a quarter of a segment (a log entry, or a tree node holding
+/// several) to a blob file of its own, created and later deleted: with 512 KiB segments
+/// an entry of ~800 MSETs (~220 KiB) was a file each, and log nodes of XADD entries (~36
+/// KiB each) became files as they filled. On ext4 that file churn was a quarter of the
+/// server's CPU under MSET -P 16 and grew with the run (`scripts/ab.sh`, 3 rounds: MSET
+/// 354-376k/s -> 457-475k/s; XADD -P 16 onto a stream growing to 6M entries, third 2M:
+/// 789-808k/s -> 880-892k/s). The cost is a larger write buffer: 1M stream entries held
+/// 24.2-25.3 MB of RSS, 28.4-28.7 MB with 2 MiB segments (Redis: 34.2).
+pub const SEGMENT_SIZE: usize = 2 << 20;
+
+/// The segment size to open `path` with: the one it was created with (sled refuses to
+/// open a database with another; directories made before [`SEGMENT_SIZE`] was raised use
+/// 512 KiB), else [`SEGMENT_SIZE`].
+fn segment_size(path: &Path) -> usize {
+    std::fs::read(path.join("conf"))
+        .ok()
+        .and_then(|conf| {
+            let text = String::from_utf8_lossy(&conf).into_owned();
+            text.lines()
+                .find_map(|l| l.strip_prefix("segment_size: ")?.trim().parse().ok())
+        })
+        .unwrap_or(SEGMENT_SIZE)
+}
+
 impl Storage {
     /// Opens (or creates) the storage under `data_dir`.
     pub fn open(data_dir: &Path, policy: FsyncPolicy) -> io::Result<Self> {
@@ -91,7 +117,8 @@ impl Storage {
             .flush_every_ms(None)
             // The log is short (snapshots compact it), so a small page cache suffices;
             // sled's cache counts toward the node's resident memory.
-            .cache_capacity(64 << 20);
+            .cache_capacity(64 << 20)
+            .segment_size(segment_size(&data_dir.join("raft.sled")));
         // sled releases its file lock only when its IO thread pool lets go of the
         // database, a moment after the last handle is dropped: an in-process reopen can
         // find it still held (seen 1 in 60 runs of the durability tests). Wait a little

@@ -201,7 +201,10 @@ fn corrupt_value_is_an_error_not_a_panic() -> Result<(), BoxErr> {
         }
         // Damage entry 1 behind the store's back.
         {
-            let db = sled::open(dir.path().join("raft.sled"))?;
+            let db = sled::Config::new()
+                .path(dir.path().join("raft.sled"))
+                .segment_size(shoal_storage::SEGMENT_SIZE)
+                .open()?;
             let tree = db.open_tree("log/1")?;
             let mut v = tree
                 .get(1u64.to_be_bytes())?
@@ -225,4 +228,36 @@ fn corrupt_value_is_an_error_not_a_panic() -> Result<(), BoxErr> {
         assert!(s.get_log_state().await.is_err(), "last entry is garbage");
         Ok(())
     })
+}
+
+/// A log created with sled's default 512 KiB segments (every directory made before
+/// Shoal raised the size) opens with the size it was made with; a new one gets
+/// `SEGMENT_SIZE`.
+#[test]
+fn logs_keep_the_segment_size_they_were_made_with() -> Result<(), BoxErr> {
+    let old = tempfile::tempdir()?;
+    {
+        let db = sled::Config::new()
+            .path(old.path().join("raft.sled"))
+            .segment_size(512 << 10)
+            .open()?;
+        db.insert(b"k", &b"v"[..])?;
+        db.flush()?;
+    }
+    let new = tempfile::tempdir()?;
+    TestConfig::run(async {
+        for dir in [&old, &new] {
+            let storage = Storage::open(dir.path(), FsyncPolicy::Always)?;
+            let mut s = storage.log_store::<TestConfig>(1)?;
+            append_acked(&mut s, 0).await?;
+        }
+        Ok::<_, BoxErr>(())
+    })?;
+    let conf = |d: &tempfile::TempDir| std::fs::read(d.path().join("raft.sled/conf"));
+    let has = |c: Vec<u8>, size: usize| {
+        String::from_utf8_lossy(&c).contains(&format!("segment_size: {size}\n"))
+    };
+    assert!(has(conf(&old)?, 512 << 10), "the old size is kept");
+    assert!(has(conf(&new)?, shoal_storage::SEGMENT_SIZE));
+    Ok(())
 }
