@@ -191,7 +191,7 @@ pub(super) fn parse_zrangestore(a: &[Bytes]) -> ParseResult<Command> {
         return Err(Frame::static_error(error::SYNTAX));
     }
     // ZRANGE's parser reads `name key min max options`: drop the destination.
-    let Command::ZSet(ZSetCommand::Range { key, kind, opts }) =
+    let Command::ZSet(ZSetCommand::Range { key, range }) =
         super::parse_range_generic(&a[1..], super::RangeCmd::ZRange)?
     else {
         return Err(Frame::static_error(error::SYNTAX));
@@ -199,7 +199,7 @@ pub(super) fn parse_zrangestore(a: &[Bytes]) -> ParseResult<Command> {
     Ok(z(ZSetCommand::RangeStore {
         dst: a[1].clone(),
         src: key,
-        range: Box::new((kind, opts)),
+        range,
     }))
 }
 

@@ -183,7 +183,9 @@ pub enum ZSetCommand {
     MScore(Bytes, Vec<Bytes>),
     Card(Bytes),
     Count(Bytes, ScoreBound, ScoreBound),
-    LexCount(Bytes, LexBound, LexBound),
+    /// The bounds boxed, as for the ranges below: inline they made every `Command` (the
+    /// largest variant's size) 144 bytes, too big for the compiler to move inline.
+    LexCount(Bytes, Box<(LexBound, LexBound)>),
     Rank {
         key: Bytes,
         member: Bytes,
@@ -191,8 +193,7 @@ pub enum ZSetCommand {
     },
     Range {
         key: Bytes,
-        kind: RangeKind,
-        opts: RangeOpts,
+        range: Box<(RangeKind, RangeOpts)>,
     },
     Pop {
         key: Bytes,
@@ -217,7 +218,7 @@ pub enum ZSetCommand {
     },
     RemRange {
         key: Bytes,
-        kind: RangeKind,
+        kind: Box<RangeKind>,
     },
     Scan {
         key: Bytes,
@@ -351,7 +352,7 @@ fn parse_zcount(a: &[Bytes]) -> ParseResult<Command> {
 
 fn parse_zlexcount(a: &[Bytes]) -> ParseResult<Command> {
     let (min, max) = range::parse_lex_range(&a[2], &a[3])?;
-    Ok(z(ZSetCommand::LexCount(a[1].clone(), min, max)))
+    Ok(z(ZSetCommand::LexCount(a[1].clone(), Box::new((min, max)))))
 }
 
 fn parse_zrank(a: &[Bytes]) -> ParseResult<Command> {
@@ -449,14 +450,14 @@ fn parse_range_generic(a: &[Bytes], cmd: RangeCmd) -> ParseResult<Command> {
             RangeKind::Lex(min, max)
         }
     };
+    let opts = RangeOpts {
+        rev,
+        with_scores,
+        limit: if ty == Type::Rank { None } else { limit },
+    };
     Ok(z(ZSetCommand::Range {
         key: a[1].clone(),
-        kind,
-        opts: RangeOpts {
-            rev,
-            with_scores,
-            limit: if ty == Type::Rank { None } else { limit },
-        },
+        range: Box::new((kind, opts)),
     }))
 }
 
@@ -556,14 +557,14 @@ fn parse_zremrangebyscore(a: &[Bytes]) -> ParseResult<Command> {
     let (min, max) = range::parse_score_range(&a[2], &a[3])?;
     Ok(z(ZSetCommand::RemRange {
         key: a[1].clone(),
-        kind: RangeKind::Score(min, max),
+        kind: Box::new(RangeKind::Score(min, max)),
     }))
 }
 
 fn parse_zremrangebyrank(a: &[Bytes]) -> ParseResult<Command> {
     Ok(z(ZSetCommand::RemRange {
         key: a[1].clone(),
-        kind: RangeKind::Rank(parse_i64(&a[2])?, parse_i64(&a[3])?),
+        kind: Box::new(RangeKind::Rank(parse_i64(&a[2])?, parse_i64(&a[3])?)),
     }))
 }
 
@@ -571,7 +572,7 @@ fn parse_zremrangebylex(a: &[Bytes]) -> ParseResult<Command> {
     let (min, max) = range::parse_lex_range(&a[2], &a[3])?;
     Ok(z(ZSetCommand::RemRange {
         key: a[1].clone(),
-        kind: RangeKind::Lex(min, max),
+        kind: Box::new(RangeKind::Lex(min, max)),
     }))
 }
 
@@ -827,10 +828,10 @@ impl ZSetCommand {
                     (e - s) as i64
                 })),
             },
-            ZSetCommand::LexCount(key, min, max) => match read(db, &key, now) {
+            ZSetCommand::LexCount(key, bounds) => match read(db, &key, now) {
                 Err(e) => e,
                 Ok(zs) => Frame::Integer(zs.map_or(0, |z| {
-                    let (s, e) = range::lex_span(z, &min, &max);
+                    let (s, e) = range::lex_span(z, &bounds.0, &bounds.1);
                     (e - s) as i64
                 })),
             },
@@ -843,11 +844,12 @@ impl ZSetCommand {
                     })
                     .map_or(Frame::Null, |r| Frame::Integer(r as i64)),
             },
-            ZSetCommand::Range { key, kind, opts } => match read(db, &key, now) {
+            ZSetCommand::Range { key, range } => match read(db, &key, now) {
                 Err(e) => e,
                 Ok(None) => Frame::Array(Vec::new()),
                 Ok(Some(zs)) => {
-                    let items = range::select(zs, &kind, &opts);
+                    let (kind, opts) = &*range;
+                    let items = range::select(zs, kind, opts);
                     if opts.with_scores {
                         pairs_reply(
                             items
@@ -894,7 +896,7 @@ impl ZSetCommand {
                 Err(e) => e,
                 Ok(None) => Frame::Integer(0),
                 Ok(Some(zs)) => {
-                    let (s, e) = match &kind {
+                    let (s, e) = match &*kind {
                         RangeKind::Rank(a, b) => crate::list::clamp_range(*a, *b, zs.len())
                             .map_or((0, 0), |(s, e)| (s, e + 1)),
                         RangeKind::Score(min, max) => range::score_span(zs, min, max),
@@ -909,7 +911,7 @@ impl ZSetCommand {
                         zs.remove(m);
                     }
                     if !doomed.is_empty() {
-                        let event = match kind {
+                        let event = match *kind {
                             RangeKind::Rank(..) => "zremrangebyrank",
                             RangeKind::Score(..) => "zremrangebyscore",
                             RangeKind::Lex(..) => "zremrangebylex",
