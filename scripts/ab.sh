@@ -12,20 +12,22 @@
 # loopback with --fsync always, the load sent to the leader; per node the CPU time per
 # acknowledged write, and the commands per Raft entry (INFO master_repl_offset).
 # Env: ROUNDS (3), P pipeline (16), N requests (1000000 at -P 16, 200000 at -P 1),
-#      CLIENTS (50), PORT (7990; a cluster uses PORT..PORT+2 and PORT+10000..).
+#      CLIENTS (50), PORT (7990; a cluster uses PORT..PORT+2 and PORT+10000..),
+#      TMPDIR (/tmp) for the data directories: TMPDIR=/dev/shm keeps the file system's
+#      costs out of an A/B (on this VM's ext4 they drift from round to round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bins=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do bins+=("$1"); shift; done
 [ "${1:-}" = -- ] && shift
-[ ${#bins[@]} -gt 0 ] && [ $# -gt 0 ] || { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ ${#bins[@]} -gt 0 ] && [ $# -gt 0 ] || { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 ROUNDS=${ROUNDS:-3}
 P=${P:-16}
 if [ "$P" = 1 ]; then N=${N:-200000}; else N=${N:-1000000}; fi
 CLIENTS=${CLIENTS:-50}
 PORT=${PORT:-7990}
-WORK=$(mktemp -d /tmp/shoal-ab.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shoal-ab.XXXXXX")
 PIDS=()
 stop() {
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
