@@ -153,9 +153,9 @@ pub fn parse_found(
 pub fn parse_take(args: &mut [Bytes]) -> Result<Parsed, Frame> {
     match crate::table::lookup(args) {
         Lookup::Error(e) => Err(e),
-        Lookup::Found(spec, name) => match spec.take {
-            Some(take) => Ok(Parsed::Keyspace(spec, take(args)?)),
-            None => parse_found(spec, name, args),
+        Lookup::Found(spec, name) => match spec.parse_taking(args) {
+            Some(command) => Ok(Parsed::Keyspace(spec, command?)),
+            None => Ok(Parsed::Server(spec, name)),
         },
     }
 }

@@ -157,6 +157,15 @@ impl CommandSpec {
         self
     }
 
+    /// Parses a keyspace command's arguments, taking what it keeps where it has a
+    /// [`TakeFn`]; `None` for a command the server executes.
+    pub fn parse_taking(&self, args: &mut [Bytes]) -> Option<ParseResult<Command>> {
+        match (self.take, self.parse) {
+            (Some(take), _) => Some(take(args)),
+            (None, parse) => parse.map(|f| f(args)),
+        }
+    }
+
     /// Key positions found by `f` (sets MOVABLEKEYS).
     pub const fn movable(mut self, f: KeysFn) -> CommandSpec {
         self.keys = Some(f);

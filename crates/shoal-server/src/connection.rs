@@ -370,13 +370,11 @@ impl Session {
                     // Parsed once, here: the leader's apply runs this (followers parse
                     // the bytes). A syntax error is left to the apply to answer, in
                     // order with the replies of the writes before it.
-                    let (parse, take) = (p.spec.parse, p.spec.take);
-                    self.part.push_parsed(&ctx, &mut p.args, |args| match take {
-                        // Moves what the command keeps out of the arguments, which are
-                        // dropped below but for the key (`TakeFn` leaves `args[1]`).
-                        Some(take) => take(args).ok(),
-                        None => parse.and_then(|f| f(args).ok()),
-                    });
+                    // Takes what the command keeps out of the arguments, which are
+                    // dropped below but for the key (a `TakeFn` leaves `args[1]`).
+                    let spec = p.spec;
+                    self.part
+                        .push_parsed(&ctx, &mut p.args, |args| spec.parse_taking(args)?.ok());
                     slots.push(p.slot.detach(&mut p.args));
                     decoder.recycle(p.args);
                 }
